@@ -1,0 +1,78 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { birthdaysRoutes } from './features/birthdays/routes.js';
+import { counterRoutes } from './features/counter/routes.js';
+import { itemsRoutes } from './features/items/routes.js';
+import { cachePlugin } from './platform/cache/plugin.js';
+import { databasePlugin } from './platform/database/plugin.js';
+import { docsPlugin } from './platform/docs.js';
+import { errorsPlugin, serviceUnavailable } from './platform/errors.js';
+import { healthPlugin } from './platform/health.js';
+import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/logging.js';
+import { metricsPlugin } from './platform/metrics.js';
+import { securityPlugin } from './platform/security.js';
+import { formatValidationError, validatorCompiler } from './platform/validation.js';
+
+/** Builds the whole service without listening, so tests build exactly what production runs. */
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config),
+    disableRequestLogging: true,
+    genReqId: requestIdFor,
+    requestIdLogLabel: 'requestId',
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // A hop count means: trust that many proxies in front of us.
+    trustProxy:
+      typeof config.TRUST_PROXY === 'number'
+        ? (_address: string, hop: number) => hop < (config.TRUST_PROXY as number)
+        : config.TRUST_PROXY,
+    schemaErrorFormatter: formatValidationError,
+    // Idle keep-alive sockets close at shutdown; requests in flight finish first.
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  acceptEmptyJsonBodies(app);
+
+  await app.register(errorsPlugin);
+  await app.register(requestLoggingPlugin);
+  await app.register(metricsPlugin);
+  await app.register(securityPlugin, { config });
+  await app.register(docsPlugin);
+  await app.register(databasePlugin, { config });
+  await app.register(cachePlugin, { config });
+  await app.register(healthPlugin, { config });
+
+  await app.register(async (features) => {
+    // Data routes wait for a migrated database; platform routes above never do.
+    features.addHook('onRequest', async () => {
+      if (!app.databaseReadiness.ready) throw serviceUnavailable('The database is not ready yet');
+    });
+    await features.register(itemsRoutes);
+    await features.register(counterRoutes, { config });
+    await features.register(birthdaysRoutes, { config });
+  });
+
+  warnAboutUnsafeSettings(app, config);
+  return app;
+}
+
+/** `POST /decrement` with a JSON content type and no body is a normal request, not a 400. */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else void parseJson(request, body as string, done);
+  });
+}
+
+function warnAboutUnsafeSettings(app: FastifyInstance, config: Config): void {
+  if (config.NODE_ENV !== 'production') return;
+  if (config.ADMIN_TOKEN === undefined)
+    app.log.warn('ADMIN_TOKEN is not set: PUT /reset is open to anyone');
+  if (config.DATABASE_URL === undefined)
+    app.log.warn('DATABASE_URL is not set: using embedded PGlite, for one replica only');
+  if (config.DATABASE_URL !== undefined && config.REDIS_URL === undefined)
+    app.log.warn('REDIS_URL is not set: the in-process cache is only correct with one replica');
+}

@@ -1,0 +1,146 @@
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+const Integer = (minimum: number, maximum: number, defaultValue: number, description: string) =>
+  Type.Integer({ minimum, maximum, default: defaultValue, description });
+
+/** Every environment variable the service reads, with its default. `.env.example` mirrors it. */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'production', 'test'], {
+    default: 'development',
+    description: 'production turns on start-up warnings for unsafe settings',
+  }),
+  HOST: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'address to listen on; containers set 0.0.0.0',
+  }),
+  PORT: Integer(0, 65535, 3000, 'port to listen on'),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info',
+    description: 'pino log level',
+  }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description: 'PostgreSQL connection string; unset means embedded PGlite in DATA_DIR',
+    }),
+  ),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: './data',
+    description: 'PGlite data directory when DATABASE_URL is unset; memory:// keeps it in memory',
+  }),
+  DATABASE_POOL_MAX: Integer(1, 200, 10, 'PostgreSQL connections per replica'),
+  DATABASE_TIMEOUT_MS: Integer(100, 120_000, 5000, 'connect and query timeout'),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'Redis for the shared cache; unset means an in-process LRU',
+    }),
+  ),
+  REDIS_KEY_PREFIX: Type.String({
+    default: 'shipshape:',
+    description: 'prefix of every Redis key, so several deployments can share one Redis',
+  }),
+  REDIS_TIMEOUT_MS: Integer(10, 60_000, 500, 'Redis command timeout before the cache is bypassed'),
+  CACHE_TTL_SECONDS: Integer(1, 86_400, 60, 'how long a cached GET /items page lives'),
+  CACHE_MAX_ENTRIES: Integer(1, 1_000_000, 1000, 'size of the in-process LRU'),
+  COUNTER_INITIAL_STOCK: Integer(1, 1_000_000_000, 1000, 'cameras in stock after a reset'),
+  ADMIN_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      description: 'bearer token required by PUT /reset; unset leaves reset open',
+    }),
+  ),
+  TIME_ZONE: Type.String({
+    default: 'UTC',
+    description: 'IANA time zone that decides "today" for birthdays',
+  }),
+  BODY_LIMIT_BYTES: Integer(64, 10_485_760, 16_384, 'largest request body accepted'),
+  RATE_LIMIT_MAX: Integer(0, 1_000_000, 600, 'requests per client per window; 0 turns it off'),
+  RATE_LIMIT_WINDOW_MS: Integer(1000, 3_600_000, 60_000, 'rate limit window'),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description: 'true, false, a hop count or a comma-separated list of proxy addresses/CIDRs',
+  }),
+  SHUTDOWN_DRAIN_MS: Integer(
+    0,
+    300_000,
+    5000,
+    'time between readiness turning 503 and closing; longer than the load balancer notices',
+  ),
+  SHUTDOWN_TIMEOUT_MS: Integer(1000, 300_000, 10_000, 'time in-flight requests get to finish'),
+  GIT_REVISION: Type.String({
+    default: 'unknown',
+    description: 'git commit of this build, reported by /status',
+  }),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+/** The validated configuration: one frozen object, read only here. */
+export type Config = Readonly<
+  Omit<Env, 'TRUST_PROXY'> & { TRUST_PROXY: boolean | number | string[] }
+>;
+
+/** Thrown with one line per bad variable, so an operator fixes them all at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates environment variables (blank counts as unset) and returns the frozen config. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const keys = Object.keys(EnvSchema.properties) as (keyof Env)[];
+  const raw = Object.fromEntries(
+    keys.flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
+  );
+  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
+  const problems = schemaProblems(value, raw);
+  if (!isTimeZone(value.TIME_ZONE))
+    problems.push(`TIME_ZONE: unknown time zone "${value.TIME_ZONE}"`);
+  const trustProxy = parseTrustProxy(value.TRUST_PROXY);
+  if (trustProxy === undefined)
+    problems.push('TRUST_PROXY: must be true, false, a hop count or a list of addresses');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...value, TRUST_PROXY: trustProxy ?? false });
+}
+
+function schemaProblems(value: Env, raw: Record<string, unknown>): string[] {
+  const byKey = new Map<string, string>();
+  for (const error of Value.Errors(EnvSchema, value)) {
+    const key = error.instancePath.replace(/^\//, '');
+    if (byKey.has(key)) continue;
+    const property = (EnvSchema.properties as Record<string, { enum?: unknown[] }>)[key];
+    const message = property?.enum ? `must be one of ${property.enum.join(', ')}` : error.message;
+    byKey.set(key, `${key}: ${message} (got "${redact(key, raw[key])}")`);
+  }
+  return [...byKey.values()];
+}
+
+function redact(key: string, value: unknown): string {
+  if (key === 'ADMIN_TOKEN') return '<redacted>';
+  if (key.endsWith('_URL') && typeof value === 'string')
+    return value.replace(/\/\/[^@/]*@/, '//***@');
+  return String(value);
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseTrustProxy(value: string): boolean | number | string[] | undefined {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const list = value.split(',').map((part) => part.trim());
+  return list.every((part) => /^[\d.:a-fA-F]+(\/\d+)?$/.test(part)) ? list : undefined;
+}

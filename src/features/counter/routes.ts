@@ -1,0 +1,137 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Counter, Gauge } from 'prom-client';
+import type { Config } from '../../config.js';
+import { ErrorSchema } from '../../platform/errors.js';
+import { audit, requireAdmin } from '../../platform/security.js';
+import { createCounterEvents } from './events.js';
+import { CounterSchema } from './schema.js';
+import { createCounterService } from './service.js';
+import { createCounterStore } from './store.js';
+
+const tags = ['counter'];
+const COUNTER_NAME = 'cameras';
+// Comment lines keep idle SSE connections open through proxies that cut silent ones.
+const HEARTBEAT_MS = 15_000;
+
+/** `/counter`, `/decrement`, `/reset` and the live `/counter/events` stream. */
+export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (
+  app,
+  { config },
+) => {
+  const store = createCounterStore(app.database, COUNTER_NAME);
+  const counter = createCounterService(store, config.COUNTER_INITIAL_STOCK);
+  const events = createCounterEvents(app.database, COUNTER_NAME, () => counter.current(), app.log);
+  const registers = [app.metrics.registry];
+  const sold = new Counter({ name: 'cameras_sold_total', help: 'Cameras sold', registers });
+  const resets = new Counter({ name: 'counter_resets_total', help: 'Stock resets', registers });
+  const stock = new Gauge({
+    name: 'cameras_in_stock',
+    help: 'Cameras left, as last seen',
+    registers,
+  });
+  const streams = new Set<ServerResponse>();
+
+  app.databaseReadiness.onReady(async () => {
+    await store.ensure(config.COUNTER_INITIAL_STOCK);
+    stock.set(await counter.current());
+  });
+  await events.start();
+  events.subscribe((value) => stock.set(value));
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end();
+  });
+  app.addHook('onClose', () => events.stop());
+
+  app.get(
+    '/counter',
+    {
+      schema: {
+        tags,
+        summary: 'Cameras left',
+        response: { 200: CounterSchema, 503: ErrorSchema },
+      },
+    },
+    async () => ({ counter: await counter.current() }),
+  );
+
+  app.post(
+    '/decrement',
+    {
+      schema: {
+        tags,
+        summary: 'Sell one camera',
+        description: 'Atomic across replicas; 409 when none are left.',
+        response: { 200: CounterSchema, 409: ErrorSchema, 503: ErrorSchema },
+      },
+    },
+    async () => {
+      const value = await counter.sell();
+      sold.inc();
+      return { counter: value };
+    },
+  );
+
+  app.put(
+    '/reset',
+    {
+      preHandler: requireAdmin(config, 'counter.reset'),
+      schema: {
+        tags,
+        summary: 'Put the stock back to its initial value',
+        description:
+          'Requires `Authorization: Bearer <ADMIN_TOKEN>` when ADMIN_TOKEN is configured.',
+        security: [{ adminToken: [] }],
+        response: { 200: CounterSchema, 401: ErrorSchema, 503: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const actor = config.ADMIN_TOKEN === undefined ? 'anonymous' : 'admin';
+      try {
+        const value = await counter.reset();
+        resets.inc();
+        audit(request, 'counter.reset', actor, 'success');
+        return { counter: value };
+      } catch (error) {
+        audit(request, 'counter.reset', actor, 'failed');
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/counter/events',
+    {
+      schema: {
+        tags,
+        summary: 'Server-Sent Events: the counter now, then after every change on any replica',
+        description: 'Each event is `event: counter` with data `{"counter": N}`.',
+      },
+    },
+    async (request, reply) => {
+      const initial = await counter.current();
+      const stream = reply.raw;
+      reply.hijack();
+      stream.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // nginx: pass events through at once instead of buffering them.
+        'x-accel-buffering': 'no',
+      });
+      const send = (value: number) =>
+        stream.write(`event: counter\ndata: {"counter":${value}}\n\n`);
+      stream.write('retry: 2000\n\n');
+      send(initial);
+      const unsubscribe = events.subscribe(send);
+      const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
+      streams.add(stream);
+      request.raw.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        streams.delete(stream);
+      });
+    },
+  );
+};

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { Cache } from '../../platform/cache/types.js';
+import { HttpError } from '../../platform/errors.js';
+import { ITEM_NAME_MAX_LENGTH, type Item, type ListItemsQuery } from './schema.js';
+import type { ItemsStore } from './store.js';
+
+const CACHE_NAMESPACE = 'items';
+
+/** A page of items, already serialised, as cached and as sent. */
+export interface ItemsPage {
+  body: string;
+  etag: string;
+  /** The `after` of the next page, when there is one. */
+  nextAfter: number | null;
+}
+
+/** Items: validated writes that invalidate the cache, and cached, paginated reads. */
+export function createItemsService(store: ItemsStore, cache: Cache) {
+  return {
+    async create(rawName: string): Promise<Item> {
+      const name = rawName.trim();
+      // Code points, as PostgreSQL's char_length and JSON Schema's maxLength count them.
+      // eslint-disable-next-line @typescript-eslint/no-misused-spread
+      const length = [...name].length;
+      if (length < 1 || length > ITEM_NAME_MAX_LENGTH) {
+        throw new HttpError(
+          400,
+          `name must be 1 to ${ITEM_NAME_MAX_LENGTH} characters after trimming (got ${length})`,
+        );
+      }
+      const item = await store.insert(name);
+      // After the commit, before answering: the creator's next GET must see the item.
+      await cache.invalidate(CACHE_NAMESPACE);
+      return item;
+    },
+
+    get: (id: number) => store.findById(id),
+
+    async list({ limit, after = 0 }: ListItemsQuery): Promise<{ page: ItemsPage; hit: boolean }> {
+      const key = `${limit}:${after}`;
+      const lookup = await cache.get(CACHE_NAMESPACE, key);
+      if (lookup.value !== undefined)
+        return { page: JSON.parse(lookup.value) as ItemsPage, hit: true };
+
+      const rows = await store.listAfter(after, limit + 1);
+      const items = rows.slice(0, limit);
+      const body = JSON.stringify(items);
+      const page: ItemsPage = {
+        body,
+        etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+        nextAfter: rows.length > limit ? (items.at(-1)?.id ?? null) : null,
+      };
+      if (lookup.generation !== undefined) {
+        await cache.set(CACHE_NAMESPACE, lookup.generation, key, JSON.stringify(page));
+      }
+      return { page, hit: false };
+    },
+  };
+}
+
+export type ItemsService = ReturnType<typeof createItemsService>;

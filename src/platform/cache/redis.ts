@@ -1,0 +1,94 @@
+import { Redis } from 'ioredis';
+import type { Cache, CacheObserver } from './types.js';
+
+export interface RedisCacheOptions {
+  url: string;
+  keyPrefix: string;
+  ttlSeconds: number;
+  timeoutMs: number;
+}
+
+// One round trip for a hit: read the namespace's generation, then the value stored under it.
+const LOOKUP_SCRIPT = `
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
+`;
+
+/**
+ * The shared cache. Fail-open: any Redis error or timeout is a miss (the database answers),
+ * reported once per outage; the client reconnects by itself, and invalidations that could
+ * not be sent during an outage are sent as soon as Redis is back.
+ */
+export function createRedisCache(options: RedisCacheOptions, observer: CacheObserver): Cache {
+  const redis = new Redis(options.url, {
+    lazyConnect: true,
+    // Without a connection, fail at once instead of queueing: the request goes to the database.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(options.timeoutMs, 1000),
+    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000),
+  });
+  // Hash tags keep a namespace's keys in one slot, so the script also runs on Redis Cluster.
+  const generationKey = (ns: string) => `${options.keyPrefix}{cache:${ns}}:generation`;
+  const valuesKey = (ns: string) => `${options.keyPrefix}{cache:${ns}}:values:`;
+  const pendingInvalidations = new Set<string>();
+  let failing = false;
+
+  const fail = (error: unknown) => {
+    if (!failing) observer.unavailable(error instanceof Error ? error : new Error(String(error)));
+    failing = true;
+  };
+  redis.on('error', fail);
+  redis.on('ready', () => {
+    void (async () => {
+      for (const namespace of pendingInvalidations) {
+        await redis.incr(generationKey(namespace));
+        pendingInvalidations.delete(namespace);
+      }
+      if (failing) observer.recovered();
+      failing = false;
+    })().catch(fail);
+  });
+  redis.connect().catch(fail);
+
+  return {
+    kind: 'redis',
+    async get(namespace, key) {
+      try {
+        const [generation, value] = (await redis.eval(
+          LOOKUP_SCRIPT,
+          2,
+          generationKey(namespace),
+          valuesKey(namespace),
+          key,
+        )) as [string, string | null | undefined];
+        observer.lookup(value == null ? 'miss' : 'hit');
+        return { value: value ?? undefined, generation };
+      } catch (error) {
+        fail(error);
+        observer.lookup('miss');
+        return { value: undefined, generation: undefined };
+      }
+    },
+    async set(namespace, generation, key, value) {
+      const hash = valuesKey(namespace) + generation;
+      try {
+        await redis.multi().hset(hash, key, value).expire(hash, options.ttlSeconds).exec();
+      } catch (error) {
+        fail(error);
+      }
+    },
+    async invalidate(namespace) {
+      try {
+        await redis.incr(generationKey(namespace));
+      } catch (error) {
+        pendingInvalidations.add(namespace);
+        fail(error);
+      }
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import Type from 'typebox';
+import type { Config } from '../config.js';
+import { ErrorSchema, sendError } from './errors.js';
+import { version } from './version.js';
+
+/** The process's place in its life: serving, or draining before shutdown. */
+export interface Lifecycle {
+  readonly draining: boolean;
+  /** Turns readiness off (liveness stays on) so load balancers stop sending traffic. */
+  beginDrain(): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lifecycle: Lifecycle;
+  }
+}
+
+const StatusSchema = Type.Object({
+  status: Type.Literal('ok'),
+  version: Type.String(),
+  revision: Type.String({ description: 'git commit of the build' }),
+  hostname: Type.String({ description: 'which replica answered' }),
+  uptimeSeconds: Type.Number(),
+  ready: Type.Boolean({ description: 'the same answer /readyz gives, without probing' }),
+  database: Type.String(),
+  cache: Type.String(),
+});
+const ProbeSchema = Type.Object({ status: Type.String() });
+
+/** `/status`, `/healthz` (liveness) and `/readyz` (readiness), and the drain switch. */
+export const healthPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: Config }) => {
+    let draining = false;
+    app.decorate('lifecycle', {
+      get draining() {
+        return draining;
+      },
+      beginDrain: () => void (draining = true),
+    });
+    const isReady = () => !draining && app.databaseReadiness.ready;
+    const platform = { tags: ['platform'] };
+    const routeConfig = { rateLimit: false } as const;
+
+    app.get(
+      '/status',
+      {
+        config: routeConfig,
+        schema: {
+          ...platform,
+          summary: 'Version, revision and readiness of this replica',
+          response: { 200: StatusSchema },
+        },
+      },
+      async () => ({
+        status: 'ok' as const,
+        version,
+        revision: config.GIT_REVISION,
+        hostname: hostname(),
+        uptimeSeconds: Math.round(process.uptime()),
+        ready: isReady(),
+        database: app.database.driver,
+        cache: app.cache.kind,
+      }),
+    );
+
+    app.get(
+      '/healthz',
+      {
+        config: routeConfig,
+        schema: {
+          ...platform,
+          summary: 'Liveness: 200 while the process runs',
+          response: { 200: ProbeSchema },
+        },
+      },
+      async () => ({ status: 'ok' }),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        config: routeConfig,
+        schema: {
+          ...platform,
+          summary: 'Readiness: 200 only when the database answers and the process is not draining',
+          response: { 200: ProbeSchema, 503: ErrorSchema },
+        },
+      },
+      async (_request, reply) => {
+        if (draining) return sendError(reply, 503, 'Draining: shutting down');
+        if (!app.databaseReadiness.ready) return sendError(reply, 503, 'Database not ready');
+        try {
+          await app.database.query('SELECT 1');
+        } catch {
+          return sendError(reply, 503, 'Database unreachable');
+        }
+        return { status: 'ready' };
+      },
+    );
+  },
+  { name: 'health', dependencies: ['database', 'cache'] },
+);
