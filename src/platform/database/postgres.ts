@@ -97,7 +97,7 @@ class Listener {
   }
 
   private async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped;) {
+    for (let attempt = 0; !this.stopped();) {
       const client = new pg.Client({ ...this.config, query_timeout: undefined });
       this.client = client;
       const lost = new Promise<void>((resolve) => {
