@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createTestDatabase, createTestRedisPrefix, realServersAvailable } from './servers.js';
+
+/** Settings for tests: quiet, in memory, no rate limit, no drain wait; override any of them. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://',
+    RATE_LIMIT_MAX: '0',
+    SHUTDOWN_DRAIN_MS: '0',
+    ...overrides,
+  });
+}
+
+/** Builds the app and waits until its database is migrated, as a load balancer would. */
+export async function startApp(config: Config): Promise<FastifyInstance> {
+  const app = await buildApp(config);
+  await app.ready();
+  await app.databaseReadiness.whenReady();
+  return app;
+}
+
+/** Where a test's data lives: embedded PGlite with the in-process cache, or real servers. */
+export interface Backend {
+  name: string;
+  /** Environment for the app (DATABASE_URL, REDIS_URL...), fresh for each call. */
+  provision(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
+}
+
+export const pgliteBackend: Backend = {
+  name: 'PGlite + in-process cache',
+  provision: async () => ({ env: {}, cleanup: async () => undefined }),
+};
+
+export const serversBackend: Backend = {
+  name: 'PostgreSQL + Redis',
+  async provision() {
+    const database = await createTestDatabase();
+    const redis = createTestRedisPrefix();
+    return {
+      env: { DATABASE_URL: database.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix },
+      async cleanup() {
+        await database.drop();
+        await redis.clear();
+      },
+    };
+  },
+};
+
+/** Both backends where the real servers answer; PGlite alone (with a warning) where not. */
+export const backends: Backend[] = realServersAvailable
+  ? [pgliteBackend, serversBackend]
+  : [pgliteBackend];
+
+/** Empties the tables and the items cache, and puts the stock back, between tests. */
+export async function resetData(app: FastifyInstance): Promise<void> {
+  await app.database.exec(
+    'TRUNCATE items, birthdays RESTART IDENTITY; UPDATE counters SET value = initial_stock',
+  );
+  await app.cache.invalidate('items');
+}
