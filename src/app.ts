@@ -36,9 +36,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(requestLoggingPlugin);
-  await app.register(metricsPlugin);
-  await app.register(securityPlugin, { config });
+  // Before any route: the OpenAPI document only sees routes registered after it.
   await app.register(docsPlugin);
+  await app.register(securityPlugin, { config });
+  await app.register(metricsPlugin);
   await app.register(databasePlugin, { config });
   await app.register(cachePlugin, { config });
   await app.register(healthPlugin, { config });

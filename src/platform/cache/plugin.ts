@@ -50,7 +50,7 @@ export const cachePlugin = fp(
             { maxEntries: config.CACHE_MAX_ENTRIES, ttlSeconds: config.CACHE_TTL_SECONDS },
             observer,
           )
-        : createRedisCache(
+        : await createRedisCache(
             {
               url: config.REDIS_URL,
               keyPrefix: config.REDIS_KEY_PREFIX,

@@ -15,11 +15,14 @@ return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
 `;
 
 /**
- * The shared cache. Fail-open: any Redis error or timeout is a miss (the database answers),
+ * The shared cache, once its first connection attempt has ended. Fail-open: any Redis error or timeout is a miss (the database answers),
  * reported once per outage; the client reconnects by itself, and invalidations that could
  * not be sent during an outage are sent as soon as Redis is back.
  */
-export function createRedisCache(options: RedisCacheOptions, observer: CacheObserver): Cache {
+export async function createRedisCache(
+  options: RedisCacheOptions,
+  observer: CacheObserver,
+): Promise<Cache> {
   const redis = new Redis(options.url, {
     lazyConnect: true,
     // Without a connection, fail at once instead of queueing: the request goes to the database.
@@ -50,7 +53,9 @@ export function createRedisCache(options: RedisCacheOptions, observer: CacheObse
       failing = false;
     })().catch(fail);
   });
-  redis.connect().catch(fail);
+  // Wait for the first connection (bounded by connectTimeout) so a healthy start is not
+  // reported as an outage; if it fails, the client keeps reconnecting in the background.
+  await redis.connect().catch(fail);
 
   return {
     kind: 'redis',

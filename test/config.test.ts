@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, EnvSchema, loadConfig } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    expect(loadConfig({})).toMatchObject({
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: 3000,
+      DATA_DIR: './data',
+      COUNTER_INITIAL_STOCK: 1000,
+      TIME_ZONE: 'UTC',
+      TRUST_PROXY: false,
+      RATE_LIMIT_MAX: 600,
+    });
+    expect(loadConfig({}).DATABASE_URL).toBeUndefined();
+  });
+
+  it('converts numbers, treats blank as unset and returns a frozen object', () => {
+    const config = loadConfig({ PORT: '8080', REDIS_URL: '', TRUST_PROXY: '2' });
+    expect(config.PORT).toBe(8080);
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config.TRUST_PROXY).toBe(2);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('accepts a list of trusted proxy addresses', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+  });
+
+  it('lists every bad variable at once, one line each', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      NODE_ENV: 'staging',
+      DATABASE_URL: 'mysql://db',
+      COUNTER_INITIAL_STOCK: '-5',
+      TIME_ZONE: 'Mars/Olympus',
+      TRUST_PROXY: 'sometimes',
+    });
+    expect(problems).toHaveLength(6);
+    expect(problems.join('\n')).toMatch(/^PORT: .*"eighty"/m);
+    expect(problems.join('\n')).toMatch(/^NODE_ENV: must be one of development, production, test/m);
+    expect(problems.join('\n')).toMatch(/^DATABASE_URL: /m);
+    expect(problems.join('\n')).toMatch(/^COUNTER_INITIAL_STOCK: /m);
+    expect(problems.join('\n')).toMatch(/^TIME_ZONE: unknown time zone "Mars\/Olympus"/m);
+    expect(problems.join('\n')).toMatch(/^TRUST_PROXY: /m);
+  });
+
+  it('never prints a secret it rejects', () => {
+    const message = problemsOf({
+      ADMIN_TOKEN: 'short-secret',
+      DATABASE_URL: 'mysql://user:hunter2@db/x',
+    }).join('\n');
+    expect(message).toContain('ADMIN_TOKEN');
+    expect(message).not.toContain('short-secret');
+    expect(message).not.toContain('hunter2');
+  });
+});
+
+describe('.env.example', () => {
+  it('lists exactly the variables the schema reads', () => {
+    const text = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const keys = [...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+    expect(keys.sort()).toEqual(Object.keys(EnvSchema.properties).sort());
+  });
+
+  it('holds only valid values', () => {
+    const text = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const env = Object.fromEntries(
+      [...text.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [match[1], match[2]]),
+    );
+    expect(() => loadConfig(env)).not.toThrow();
+  });
+});

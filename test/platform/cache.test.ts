@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryCache } from '../../src/platform/cache/memory.js';
+import { createRedisCache } from '../../src/platform/cache/redis.js';
+import type { Cache, CacheObserver } from '../../src/platform/cache/types.js';
+import { createTestRedisPrefix, realServersAvailable } from '../helpers/servers.js';
+
+function recordingObserver() {
+  const events: string[] = [];
+  const observer: CacheObserver = {
+    lookup: (result) => events.push(result),
+    unavailable: () => events.push('unavailable'),
+    recovered: () => events.push('recovered'),
+  };
+  return { events, observer };
+}
+
+/** The contract both caches keep; Redis additionally shares it between replicas. */
+function behavesLikeACache(create: (observer: CacheObserver) => Promise<Cache>) {
+  let cache: Cache;
+  let events: string[];
+
+  beforeAll(async () => {
+    const recording = recordingObserver();
+    events = recording.events;
+    cache = await create(recording.observer);
+  });
+  afterAll(() => cache.close());
+
+  it('misses, then hits what was stored under the looked-up generation', async () => {
+    const first = await cache.get('ns1', 'k');
+    expect(first.value).toBeUndefined();
+    await cache.set('ns1', first.generation ?? '', 'k', 'v1');
+    expect((await cache.get('ns1', 'k')).value).toBe('v1');
+    expect(events.slice(-2)).toEqual(['miss', 'hit']);
+  });
+
+  it('makes values unreachable after invalidate', async () => {
+    const lookup = await cache.get('ns2', 'k');
+    await cache.set('ns2', lookup.generation ?? '', 'k', 'old');
+    await cache.invalidate('ns2');
+    expect((await cache.get('ns2', 'k')).value).toBeUndefined();
+  });
+
+  it('never serves a value computed before an invalidation that raced it', async () => {
+    const lookup = await cache.get('ns3', 'k'); // a reader starts...
+    await cache.invalidate('ns3'); // ...a write commits and invalidates...
+    await cache.set('ns3', lookup.generation ?? '', 'k', 'stale'); // ...the reader stores late
+    expect((await cache.get('ns3', 'k')).value).toBeUndefined();
+  });
+
+  it('keeps namespaces apart', async () => {
+    const lookup = await cache.get('ns4', 'k');
+    await cache.set('ns4', lookup.generation ?? '', 'k', 'four');
+    await cache.invalidate('ns5');
+    expect((await cache.get('ns4', 'k')).value).toBe('four');
+  });
+}
+
+describe('memory cache', () => {
+  behavesLikeACache(async (observer) =>
+    createMemoryCache({ maxEntries: 100, ttlSeconds: 60 }, observer),
+  );
+
+  it('evicts the least recently used entry beyond its size', async () => {
+    const cache = createMemoryCache(
+      { maxEntries: 2, ttlSeconds: 60 },
+      recordingObserver().observer,
+    );
+    for (const key of ['a', 'b', 'c']) await cache.set('ns', '0', key, key);
+    expect((await cache.get('ns', 'a')).value).toBeUndefined();
+    expect((await cache.get('ns', 'c')).value).toBe('c');
+  });
+});
+
+describe.runIf(realServersAvailable)('redis cache', () => {
+  const redis = createTestRedisPrefix();
+  afterAll(() => redis.clear());
+  const options = { url: redis.url, keyPrefix: redis.prefix, ttlSeconds: 60, timeoutMs: 500 };
+
+  behavesLikeACache(async (observer) => {
+    return createRedisCache(options, observer);
+  });
+
+  it('shares values and invalidations between replicas', async () => {
+    const a = await createRedisCache(options, recordingObserver().observer);
+    const b = await createRedisCache(options, recordingObserver().observer);
+    try {
+      const lookup = await a.get('shared', 'k');
+      await a.set('shared', lookup.generation ?? '', 'k', 'from-a');
+      expect((await b.get('shared', 'k')).value).toBe('from-a');
+      await b.invalidate('shared');
+      expect((await a.get('shared', 'k')).value).toBeUndefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('fails open when Redis cannot be reached: a miss with no generation, reported once', async () => {
+    const { events, observer } = recordingObserver();
+    const cache = await createRedisCache({ ...options, url: 'redis://127.0.0.1:1' }, observer);
+    try {
+      const lookup = await cache.get('ns', 'k');
+      expect(lookup).toEqual({ value: undefined, generation: undefined });
+      await cache.set('ns', '0', 'k', 'v');
+      await cache.invalidate('ns');
+      expect(events.filter((event) => event === 'unavailable')).toEqual(['unavailable']);
+    } finally {
+      await cache.close();
+    }
+  });
+});
