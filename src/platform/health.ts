@@ -42,6 +42,11 @@ export const healthPlugin = fp(
       beginDrain: () => void (draining = true),
     });
     const isReady = () => !draining && app.databaseReadiness.ready;
+    // While draining, every response asks the client to reconnect (elsewhere): keep-alive
+    // connections then end with their last request, and closing does not wait on them.
+    app.addHook('onSend', async (_request, reply) => {
+      if (draining) reply.header('connection', 'close');
+    });
     const platform = { tags: ['platform'] };
     const routeConfig = { rateLimit: false } as const;
 

@@ -1,0 +1,54 @@
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { runEntry } from '../helpers/process.js';
+import { createTestDatabase, realServersAvailable } from '../helpers/servers.js';
+
+async function finish(child: ChildProcess): Promise<{ code: number | null; out: string }> {
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, out };
+}
+
+describe('start-up with a bad configuration', () => {
+  it('exits 1 and names every bad variable', async () => {
+    const { code, out } = await finish(
+      runEntry('src/main.ts', { PORT: 'eighty', LOG_LEVEL: 'loud', ADMIN_TOKEN: 'short' }),
+    );
+    expect(code).toBe(1);
+    expect(out).toContain('Invalid configuration');
+    expect(out).toMatch(/PORT: /);
+    expect(out).toMatch(/LOG_LEVEL: must be one of/);
+    expect(out).toMatch(/ADMIN_TOKEN: /);
+    expect(out).not.toContain('short"');
+  });
+});
+
+describe.runIf(realServersAvailable)('npm run migrate (src/migrate.ts)', () => {
+  it('applies the migrations, then finds nothing to do', async () => {
+    const database = await createTestDatabase();
+    try {
+      const first = await finish(runEntry('src/migrate.ts', { DATABASE_URL: database.url }));
+      expect(first.code).toBe(0);
+      expect(first.out).toContain('migrate: done');
+      expect(first.out).toContain('001_initial');
+      const second = await finish(runEntry('src/migrate.ts', { DATABASE_URL: database.url }));
+      expect(second.code).toBe(0);
+      expect(second.out).toContain('migrate: up to date');
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('exits non-zero when the database cannot be reached', async () => {
+    const { code, out } = await finish(
+      runEntry('src/migrate.ts', {
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+        DATABASE_TIMEOUT_MS: '500',
+      }),
+    );
+    expect(code).toBe(1);
+    expect(out).toContain('migrate: failed');
+  });
+});

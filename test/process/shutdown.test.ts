@@ -1,0 +1,114 @@
+import { createServer } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService, type ServiceProcess } from '../helpers/process.js';
+import { createTestDatabase, realServersAvailable } from '../helpers/servers.js';
+import { waitFor } from '../helpers/wait.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe.runIf(realServersAvailable)('the service process', () => {
+  let service: ServiceProcess;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const token = 'a-long-admin-token-for-tests';
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    service = await startService(
+      {
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        ADMIN_TOKEN: token,
+        SHUTDOWN_DRAIN_MS: '500',
+        RATE_LIMIT_MAX: '0',
+      },
+      await freePort(),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    service.child.kill('SIGKILL');
+    await database.drop();
+  });
+
+  it('logs one JSON line per request, an audit event for reset, and no personal data', async () => {
+    await fetch(`${service.baseUrl}/hello/Secretname`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dateOfBirth: '1990-01-01' }),
+    });
+    const denied = await fetch(`${service.baseUrl}/reset`, { method: 'PUT' });
+    const reset = await fetch(`${service.baseUrl}/reset`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'audit-check-1' },
+    });
+    expect([denied.status, reset.status]).toEqual([401, 200]);
+
+    await waitFor('the request line', async () =>
+      service.logs.some(
+        (line) => line.requestId === 'audit-check-1' && line.msg === 'request completed',
+      ),
+    );
+    const audits = service.logs.flatMap((line) => (line.audit ? [line.audit] : []));
+    expect(audits).toEqual([
+      expect.objectContaining({ action: 'counter.reset', actor: 'anonymous', result: 'denied' }),
+      expect.objectContaining({ action: 'counter.reset', actor: 'admin', result: 'success' }),
+    ]);
+    expect(audits[1]).toMatchObject({ ip: '127.0.0.1', at: expect.any(String) as string });
+    const requestLine = service.logs.find(
+      (line) => line.requestId === 'audit-check-1' && line.msg === 'request completed',
+    );
+    expect(requestLine).toMatchObject({ route: '/reset', statusCode: 200, method: 'PUT' });
+
+    const everything = JSON.stringify(service.logs);
+    expect(everything).not.toContain('Secretname');
+    expect(everything).not.toContain(token);
+  });
+
+  it('on SIGTERM: readiness fails first, in-flight requests all complete, then exit 0', async () => {
+    // Hold the counter row so sales stay in flight until the test lets them go.
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query("SELECT value FROM counters WHERE name = 'cameras' FOR UPDATE");
+
+    const sales = Array.from({ length: 20 }, () =>
+      fetch(`${service.baseUrl}/decrement`, { method: 'POST' }).then((res) => res.status),
+    );
+    await waitFor('sales to be waiting on the lock', async () => {
+      const { rows } = await blocker.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      return Number(rows[0]?.n) > 0;
+    });
+
+    service.child.kill('SIGTERM');
+    await waitFor(
+      'readiness to turn 503',
+      async () => (await fetch(`${service.baseUrl}/readyz`)).status === 503,
+    );
+    expect((await fetch(`${service.baseUrl}/healthz`)).status).toBe(200);
+    await waitFor('the drain to end and closing to begin', async () =>
+      service.logs.some((line) => line.msg === 'shutdown: closing (finishing in-flight requests)'),
+    );
+
+    await blocker.query('COMMIT');
+    await blocker.end();
+    expect(await Promise.all(sales)).toEqual(Array<number>(20).fill(200));
+    expect(await service.exited).toBe(0);
+    const steps = service.logs
+      .map((line) => line.msg)
+      .filter((msg) => String(msg).startsWith('shutdown:'));
+    expect(steps).toEqual([
+      'shutdown: draining (readiness now 503)',
+      'shutdown: closing (finishing in-flight requests)',
+      'shutdown: closed, exiting',
+    ]);
+  });
+});
