@@ -86,3 +86,16 @@ describe('.env.example', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 });
+
+describe('README.md', () => {
+  it('documents every variable in its configuration table', () => {
+    const text = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = text.slice(text.indexOf('## Configuration'), text.indexOf('## Commands'));
+    const documented = new Set(
+      [...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]),
+    );
+    expect([...Object.keys(EnvSchema.properties)].filter((key) => !documented.has(key))).toEqual(
+      [],
+    );
+  });
+});

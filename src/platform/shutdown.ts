@@ -11,11 +11,12 @@ export interface ShutdownOptions {
  * SIGTERM/SIGINT: readiness turns 503 (liveness stays 200), wait `drainMs` so load
  * balancers stop routing here, then close: in-flight requests finish and every plugin
  * closes what it opened; exit 0. Past `timeoutMs`, or on a second signal, exit 1 at once.
+ * Returns a function that removes the signal handlers.
  */
 export function installShutdown(
   app: FastifyInstance,
   { drainMs, timeoutMs, exit = (code) => process.exit(code) }: ShutdownOptions,
-): void {
+): () => void {
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
@@ -49,4 +50,8 @@ export function installShutdown(
 
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
 }

@@ -130,6 +130,8 @@ describe('draining', () => {
         body: { statusCode: 503, error: 'Service Unavailable', message: 'Draining: shutting down' },
       });
       expect(status?.json()).toMatchObject({ ready: false });
+      // Keep-alive clients are told to reconnect, to a replica that is not leaving.
+      expect(health?.headers.connection).toBe('close');
     } finally {
       await app.close();
     }

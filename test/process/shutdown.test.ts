@@ -66,6 +66,12 @@ describe.runIf(realServersAvailable)('the service process', () => {
     );
     expect(requestLine).toMatchObject({ route: '/reset', statusCode: 200, method: 'PUT' });
 
+    expect(service.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'REDIS_URL is not set: the in-process cache is only correct with one replica',
+      }),
+    );
     const everything = JSON.stringify(service.logs);
     expect(everything).not.toContain('Secretname');
     expect(everything).not.toContain(token);

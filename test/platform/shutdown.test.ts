@@ -1,0 +1,56 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { installShutdown } from '../../src/platform/shutdown.js';
+import { startApp, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('installShutdown', () => {
+  let uninstall: (() => void) | undefined;
+  afterEach(() => uninstall?.());
+
+  it('drains, closes the app and exits 0; a second signal exits 1 at once', async () => {
+    const app = await startApp(testConfig());
+    const exits: number[] = [];
+    uninstall = installShutdown(app, {
+      drainMs: 300,
+      timeoutMs: 5000,
+      exit: (code) => exits.push(code),
+    });
+
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(app.lifecycle.draining).toBe(true);
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+
+    process.emit('SIGINT', 'SIGINT');
+    expect(exits).toEqual([1]);
+
+    await waitFor('the first shutdown to finish', async () => exits.length === 2);
+    expect(exits).toEqual([1, 0]);
+  });
+
+  it('exits 1 when closing takes longer than the timeout', async () => {
+    const app = await startApp(testConfig());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    // A client that never finishes its request keeps the server from closing.
+    const slow = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    slow.write('GET /status HTTP/1.1\r\nHost: x\r\n');
+    const exits: number[] = [];
+    uninstall = installShutdown(app, {
+      drainMs: 0,
+      timeoutMs: 1000,
+      exit: (code) => exits.push(code),
+    });
+
+    process.emit('SIGTERM', 'SIGTERM');
+    try {
+      await waitFor('the timeout', async () => exits.length > 0, 5000);
+      expect(exits).toEqual([1]);
+    } finally {
+      slow.destroy();
+    }
+  });
+});
