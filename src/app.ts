@@ -61,7 +61,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 /** `POST /decrement` with a JSON content type and no body is a normal request, not a 400. */
 function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  // JSON only: a text/plain body is a 415, not a string that fails validation.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined);
     else void parseJson(request, body as string, done);

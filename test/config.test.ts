@@ -81,7 +81,7 @@ describe('.env.example', () => {
   it('holds only valid values', () => {
     const text = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     const env = Object.fromEntries(
-      [...text.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [match[1], match[2]]),
+      [...text.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [match[1] ?? '', match[2]]),
     );
     expect(() => loadConfig(env)).not.toThrow();
   });

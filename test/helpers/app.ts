@@ -27,7 +27,7 @@ export async function startApp(config: Config): Promise<FastifyInstance> {
 export interface Backend {
   name: string;
   /** Environment for the app (DATABASE_URL, REDIS_URL...), fresh for each call. */
-  provision(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
+  provision: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>;
 }
 
 export const pgliteBackend: Backend = {

@@ -66,7 +66,7 @@ const uniqueName = (prefix: string) =>
 export async function createTestDatabase(): Promise<{
   url: string;
   name: string;
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }> {
   const name = uniqueName('shipshape_test');
   const admin = new pg.Client({ connectionString: postgresAdminUrl });
@@ -88,7 +88,11 @@ export async function createTestDatabase(): Promise<{
 }
 
 /** A key prefix of its own on the test Redis; `clear()` deletes every key under it. */
-export function createTestRedisPrefix(): { url: string; prefix: string; clear(): Promise<void> } {
+export function createTestRedisPrefix(): {
+  url: string;
+  prefix: string;
+  clear: () => Promise<void>;
+} {
   const prefix = `${uniqueName('shipshape-test')}:`;
   return {
     url: redisUrl,

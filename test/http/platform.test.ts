@@ -37,11 +37,11 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
       app.inject({ method: 'GET', url: '/healthz' }),
       app.inject({ method: 'GET', url: '/readyz' }),
     ]);
-    expect({ status: health.statusCode, body: health.json() }).toEqual({
+    expect({ status: health.statusCode, body: health.json<unknown>() }).toEqual({
       status: 200,
       body: { status: 'ok' },
     });
-    expect({ status: ready.statusCode, body: ready.json() }).toEqual({
+    expect({ status: ready.statusCode, body: ready.json<unknown>() }).toEqual({
       status: 200,
       body: { status: 'ready' },
     });
@@ -125,7 +125,7 @@ describe('draining', () => {
         ['/healthz', '/readyz', '/status'].map((url) => app.inject({ method: 'GET', url })),
       );
       expect(health?.statusCode).toBe(200);
-      expect({ status: ready?.statusCode, body: ready?.json() }).toEqual({
+      expect({ status: ready?.statusCode, body: ready?.json<unknown>() }).toEqual({
         status: 503,
         body: { statusCode: 503, error: 'Service Unavailable', message: 'Draining: shutting down' },
       });

@@ -22,9 +22,15 @@ export const CreateItemSchema = Type.Object(
 export const ListItemsQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'page size' }),
   after: Type.Optional(
-    Type.Integer({ minimum: 0, description: 'return items whose id is greater than this' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'return items whose id is greater than this',
+    }),
   ),
 });
 export type ListItemsQuery = Static<typeof ListItemsQuerySchema>;
 
-export const ItemParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const ItemParamsSchema = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});

@@ -28,6 +28,8 @@ export function createItemsService(store: ItemsStore, cache: Cache) {
           `name must be 1 to ${ITEM_NAME_MAX_LENGTH} characters after trimming (got ${length})`,
         );
       }
+      // PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+      if (name.includes('\u0000')) throw new HttpError(400, 'name must not contain NUL (\\u0000)');
       const item = await store.insert(name);
       // After the commit, before answering: the creator's next GET must see the item.
       await cache.invalidate(CACHE_NAMESPACE);
