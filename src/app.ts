@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { birthdaysRoutes } from './features/birthdays/routes.js';
 import { counterRoutes } from './features/counter/routes.js';
@@ -18,9 +18,12 @@ import { formatValidationError, validatorCompiler } from './platform/validation.
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config),
-    disableRequestLogging: true,
+    // Fastify's own two lines per request give way to our one (requestLoggingPlugin).
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
     genReqId: requestIdFor,
-    requestIdLogLabel: 'requestId',
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A hop count means: trust that many proxies in front of us.
     trustProxy:
