@@ -5,6 +5,7 @@ import { birthdaysRoutes } from './features/birthdays/routes.js';
 import { counterRoutes } from './features/counter/routes.js';
 import { itemsRoutes } from './features/items/routes.js';
 import { cachePlugin } from './platform/cache/plugin.js';
+import { unusedConnectionsPlugin } from './platform/connections.js';
 import { databasePlugin } from './platform/database/plugin.js';
 import { docsPlugin } from './platform/docs.js';
 import { errorsPlugin, serviceUnavailable } from './platform/errors.js';
@@ -38,6 +39,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   acceptEmptyJsonBodies(app);
 
   await app.register(errorsPlugin);
+  await app.register(unusedConnectionsPlugin);
   await app.register(requestLoggingPlugin);
   // Before any route: the OpenAPI document only sees routes registered after it.
   await app.register(docsPlugin);

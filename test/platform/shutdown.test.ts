@@ -5,6 +5,21 @@ import { installShutdown } from '../../src/platform/shutdown.js';
 import { startApp, testConfig } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 
+describe('closing', () => {
+  it('does not wait for connections that never sent a request', async () => {
+    const app = await startApp(testConfig());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const spare = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => spare.once('connect', () => resolve()));
+    const ended = new Promise<void>((resolve) => spare.once('close', () => resolve()));
+
+    await app.close();
+    await ended;
+    expect(spare.destroyed).toBe(true);
+  });
+});
+
 describe('installShutdown', () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
@@ -34,10 +49,12 @@ describe('installShutdown', () => {
     const app = await startApp(testConfig());
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
-    // A client that never finishes its request keeps the server from closing.
+    // A request whose body never finishes arriving keeps the server from closing.
     const slow = connect(port, '127.0.0.1');
     await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
-    slow.write('GET /status HTTP/1.1\r\nHost: x\r\n');
+    slow.write(
+      'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na',
+    );
     const exits: number[] = [];
     uninstall = installShutdown(app, {
       drainMs: 0,

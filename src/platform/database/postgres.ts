@@ -40,7 +40,8 @@ export function createPostgresDatabase(options: PostgresOptions, log: Logger): D
     async listen(channel, onNotification) {
       const listener = new Listener(clientConfig, channel, onNotification, log);
       listeners.add(listener);
-      listener.start();
+      // With the database up, changes made once the app is ready are never missed.
+      await listener.start();
       return async () => {
         listeners.delete(listener);
         await listener.stop();
@@ -86,8 +87,9 @@ class Listener {
     return this.abort.signal.aborted;
   }
 
-  start(): void {
-    void this.run();
+  /** Resolves once the first attempt has ended, listening or not (retries go on). */
+  start(): Promise<void> {
+    return new Promise((firstAttemptEnded) => void this.run(firstAttemptEnded));
   }
 
   async stop(): Promise<void> {
@@ -96,7 +98,7 @@ class Listener {
     await this.client?.end().catch(() => undefined);
   }
 
-  private async run(): Promise<void> {
+  private async run(firstAttemptEnded: () => void): Promise<void> {
     for (let attempt = 0; !this.stopped();) {
       const client = new pg.Client({ ...this.config, query_timeout: undefined });
       this.client = client;
@@ -116,10 +118,12 @@ class Listener {
           this.onNotification(undefined);
         }
         attempt = 1;
+        firstAttemptEnded();
         await lost;
       } catch (error) {
         if (!this.stopped())
           this.log.warn({ err: error, channel: this.channel }, 'database: listener failed');
+        firstAttemptEnded();
       }
       await client.end().catch(() => undefined);
       if (this.stopped()) break;

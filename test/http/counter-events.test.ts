@@ -1,0 +1,236 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+
+const STOCK = 50;
+const WAIT_MS = 5000;
+
+/** An open `GET /counter/events` stream, collecting the value of every `counter` event. */
+interface CounterStream {
+  response: Response;
+  values: number[];
+  /** Waits (bounded) until `value` arrives at index `from` or later; returns its index. */
+  waitFor(value: number, from?: number): Promise<number>;
+  /** Waits (bounded) until the server ends the stream. */
+  ended(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Parses one SSE block; the stream must carry only `counter` events, `retry:` and comments. */
+function parseBlock(block: string): number | undefined {
+  const lines = block.split('\n').filter((line) => !line.startsWith(':'));
+  if (lines.length === 0 || (lines.length === 1 && /^retry: \d+$/.test(lines[0] ?? ''))) {
+    return undefined;
+  }
+  expect(lines).toEqual(['event: counter', expect.stringMatching(/^data: /) as string]);
+  const data = JSON.parse((lines[1] ?? '').slice('data: '.length)) as unknown;
+  expect(data).toEqual({ counter: expect.any(Number) as number });
+  return (data as { counter: number }).counter;
+}
+
+async function openStream(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal, headers });
+  const values: number[] = [];
+  const errors: unknown[] = [];
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const waiter of waiters) waiter();
+  };
+  let done = false;
+
+  const pump = (async () => {
+    if (response.body === null) throw new Error('no response body');
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        buffer += decoder.decode(chunk.value as Uint8Array, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const value = parseBlock(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (value !== undefined) values.push(value);
+        }
+        wake();
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) errors.push(error);
+    } finally {
+      done = true;
+      wake();
+    }
+  })();
+
+  const until = async (condition: () => boolean, what: string): Promise<void> => {
+    const deadline = Date.now() + WAIT_MS;
+    while (!condition()) {
+      if (errors.length > 0) throw errors[0];
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || done) {
+        throw new Error(`no ${what} (stream ${done ? 'ended' : 'open'}, got ${values.join(',')})`);
+      }
+      await new Promise<void>((resolve) => {
+        const finish = () => {
+          clearTimeout(timer);
+          waiters.delete(finish);
+          resolve();
+        };
+        const timer = setTimeout(finish, remaining);
+        waiters.add(finish);
+      });
+    }
+  };
+
+  const stream: CounterStream = {
+    response,
+    values,
+    async waitFor(value, from = 0) {
+      const find = () => values.indexOf(value, from);
+      await until(() => find() >= 0, `event with ${value} from #${from}`);
+      return find();
+    },
+    async ended() {
+      await until(() => done, 'end of stream');
+    },
+    async close() {
+      controller.abort();
+      await pump;
+    },
+  };
+  return stream;
+}
+
+describe.each(backends)('GET /counter/events on $name', (backend) => {
+  let app: FastifyInstance;
+  let cleanup: () => Promise<void>;
+  let url: string;
+  let env: Record<string, string>;
+  const open: CounterStream[] = [];
+
+  const subscribe = async (headers?: Record<string, string>, at = url) => {
+    const stream = await openStream(at, headers);
+    open.push(stream);
+    return stream;
+  };
+  const decrement = () => app.inject({ method: 'POST', url: '/decrement' });
+
+  beforeAll(async () => {
+    const provisioned = await backend.provision();
+    cleanup = () => provisioned.cleanup();
+    env = provisioned.env;
+    app = await startApp(testConfig({ ...provisioned.env, COUNTER_INITIAL_STOCK: String(STOCK) }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
+    url = `http://127.0.0.1:${address.port}/counter/events`;
+  });
+
+  afterAll(async () => {
+    await Promise.all(open.map((stream) => stream.close()));
+    await app.close();
+    await cleanup();
+  });
+
+  beforeEach(async () => {
+    await Promise.all(open.splice(0).map((stream) => stream.close()));
+    await resetData(app);
+  });
+
+  it('answers 200 with event-stream headers and the request id', async () => {
+    const stream = await subscribe({ 'x-request-id': 'sse-test-0001' });
+    const { headers, status } = stream.response;
+    expect({
+      status,
+      contentType: headers.get('content-type'),
+      cacheControl: headers.get('cache-control'),
+      buffering: headers.get('x-accel-buffering'),
+      requestId: headers.get('x-request-id'),
+    }).toEqual({
+      status: 200,
+      contentType: expect.stringMatching(/^text\/event-stream/) as string,
+      cacheControl: expect.stringContaining('no-cache') as string,
+      buffering: 'no',
+      requestId: 'sse-test-0001',
+    });
+    expect(await stream.waitFor(STOCK)).toBe(0);
+  });
+
+  it('generates a request id when the client sends none', async () => {
+    const stream = await subscribe();
+    expect(stream.response.status).toBe(200);
+    expect(stream.response.headers.get('x-request-id')).toMatch(/^[\w.:-]{1,128}$/);
+  });
+
+  it('sends the current value first', async () => {
+    expect((await decrement()).statusCode).toBe(200);
+    expect((await decrement()).statusCode).toBe(200);
+    const stream = await subscribe();
+    await stream.waitFor(STOCK - 2);
+    expect(stream.values[0]).toBe(STOCK - 2);
+  });
+
+  it('delivers the new value after a sale', async () => {
+    const stream = await subscribe();
+    await stream.waitFor(STOCK);
+    const res = await decrement();
+    expect({ status: res.statusCode, body: res.json<unknown>() }).toEqual({
+      status: 200,
+      body: { counter: STOCK - 1 },
+    });
+    await stream.waitFor(STOCK - 1, 1);
+  });
+
+  it('delivers the stock after a reset', async () => {
+    const stream = await subscribe();
+    await stream.waitFor(STOCK);
+    await decrement();
+    // Change notifications arrive in commit order: a later STOCK can only come from the reset.
+    const sold = await stream.waitFor(STOCK - 1, 1);
+    const res = await app.inject({ method: 'PUT', url: '/reset' });
+    expect({ status: res.statusCode, body: res.json<unknown>() }).toEqual({
+      status: 200,
+      body: { counter: STOCK },
+    });
+    await stream.waitFor(STOCK, sold + 1);
+  });
+
+  it('delivers a sale to every subscriber', async () => {
+    const [first, second] = await Promise.all([subscribe(), subscribe()]);
+    await Promise.all([first.waitFor(STOCK), second.waitFor(STOCK)]);
+    await decrement();
+    await decrement();
+    await Promise.all([first.waitFor(STOCK - 2, 1), second.waitFor(STOCK - 2, 1)]);
+    for (const stream of [first, second]) {
+      const sales = stream.values.filter((value) => value < STOCK);
+      expect(sales).toEqual([STOCK - 1, STOCK - 2]);
+    }
+  });
+
+  it('app.close() completes while a stream is open, ending the stream', async () => {
+    // An app of its own (a second replica on the same database), so closing it ends nothing else.
+    const replica = await startApp(testConfig({ ...env, COUNTER_INITIAL_STOCK: String(STOCK) }));
+    let closing: Promise<undefined> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await replica.listen({ host: '127.0.0.1', port: 0 });
+      const address = replica.server.address();
+      if (address === null || typeof address === 'string') throw new Error('not listening');
+      const stream = await subscribe({}, `http://127.0.0.1:${address.port}/counter/events`);
+      await stream.waitFor(STOCK);
+      closing = replica.close();
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error('app.close() did not complete while a stream was open'));
+        }, WAIT_MS);
+      });
+      await Promise.race([closing, timeout]);
+      await stream.ended();
+    } finally {
+      clearTimeout(timer);
+      if (closing === undefined) await replica.close();
+    }
+  });
+});
