@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { expectError } from '../helpers/http.js';
 
 const MS_PER_DAY = 86_400_000;
 const KIRITIMATI = 'Pacific/Kiritimati';
@@ -46,19 +46,6 @@ const greetingFor = (name: string, days: number) =>
   days === 0
     ? `Hello, ${name}! Happy birthday!`
     : `Hello, ${name}! Your birthday is in ${days} ${days === 1 ? 'day' : 'days'}`;
-
-function expectError(res: LightMyRequestResponse, statusCode: number, message?: RegExp): void {
-  expect({ status: res.statusCode, body: res.json<unknown>() }).toEqual({
-    status: statusCode,
-    body: {
-      statusCode,
-      error: STATUS_CODES[statusCode],
-      message: expect.stringMatching(message ?? /\S/) as string,
-    },
-  });
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expect(res.headers['x-request-id']).toEqual(expect.any(String));
-}
 
 describe.each(backends)('birthdays on $name', (backend) => {
   let app: FastifyInstance;

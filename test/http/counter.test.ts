@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { expectError } from '../helpers/http.js';
 
 const STOCK = 30;
 const SMALL_STOCK = 5;
@@ -19,13 +19,6 @@ function expectJson(res: LightMyRequestResponse, statusCode: number, body: unkno
 }
 
 /** The one error shape: exactly `{statusCode, error, message}`. */
-function expectError(res: LightMyRequestResponse, statusCode: number, message?: RegExp): void {
-  expectJson(res, statusCode, {
-    statusCode,
-    error: STATUS_CODES[statusCode],
-    message: expect.stringMatching(message ?? /\S/) as string,
-  });
-}
 
 const counterValue = (res: LightMyRequestResponse) => res.json<{ counter: number }>().counter;
 

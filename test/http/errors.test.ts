@@ -1,23 +1,9 @@
-import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { expectError } from '../helpers/http.js';
 
 /** Checks the one error shape: `{statusCode, error, message}`, nothing else, and a request id. */
-function expectError(res: LightMyRequestResponse, status: number): string {
-  const body = res.json<Record<string, unknown>>();
-  expect({ status: res.statusCode, keys: Object.keys(body).sort() }).toEqual({
-    status,
-    keys: ['error', 'message', 'statusCode'],
-  });
-  expect(status).toBeGreaterThanOrEqual(400);
-  expect(status).toBeLessThan(500);
-  expect(body.statusCode).toBe(status);
-  expect(body.error).toBe(STATUS_CODES[status]);
-  expect(typeof body.message === 'string' && body.message.length > 0).toBe(true);
-  expect(res.headers['x-request-id']).toBeTruthy();
-  return String(body.message);
-}
 
 const json = { 'content-type': 'application/json' };
 

@@ -1,24 +1,13 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Item } from '../../src/features/items/schema.js';
 import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { expectError } from '../helpers/http.js';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Checks the one error shape: `{statusCode, error, message}`, nothing else, and a request id. */
-function expectError(res: LightMyRequestResponse, status: number): void {
-  const body = res.json<Record<string, unknown>>();
-  expect({ status: res.statusCode, keys: Object.keys(body).sort() }).toEqual({
-    status,
-    keys: ['error', 'message', 'statusCode'],
-  });
-  expect(body.statusCode).toBe(status);
-  expect(body.error).toBe(STATUS_CODES[status]);
-  expect(typeof body.message === 'string' && body.message.length > 0).toBe(true);
-  expect(res.headers['x-request-id']).toBeTruthy();
-}
 
 describe.each(backends)('items over HTTP on $name', (backend) => {
   let app: FastifyInstance;
