@@ -1,12 +1,20 @@
 import pino from 'pino';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './platform/database/index.js';
 import { migrate } from './platform/database/migrations.js';
+import { loggerOptions } from './platform/logging.js';
 
-// `npm run migrate`: apply pending migrations once (a pre-deploy job) and exit non-zero on failure.
-const log = pino({ base: { service: 'shipshape', task: 'migrate' } });
+// `npm run migrate`: apply pending migrations once (a pre-deploy job); exit 1 on any failure.
+let config: Config;
 try {
-  const config = loadConfig();
+  config = loadConfig();
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+
+const log = pino(loggerOptions(config)).child({ task: 'migrate' });
+try {
   const db = await openDatabase(config, log);
   try {
     const applied = await migrate(db, log);
@@ -15,7 +23,6 @@ try {
     await db.close();
   }
 } catch (error) {
-  if (error instanceof ConfigError) console.error(error.message);
-  else log.error({ err: error }, 'migrate: failed');
+  log.error({ err: error }, 'migrate: failed');
   process.exitCode = 1;
 }

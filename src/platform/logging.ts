@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { LoggerOptions } from 'pino';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 
@@ -13,7 +14,7 @@ export function requestIdFor(request: IncomingMessage): string {
 }
 
 /** pino options: JSON lines with ISO time and level names; credentials never written. */
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Config): LoggerOptions {
   return {
     level: config.LOG_LEVEL,
     base: { service: 'shipshape', revision: config.GIT_REVISION },

@@ -33,6 +33,7 @@ describe.runIf(realServersAvailable)('npm run migrate (src/migrate.ts)', () => {
       expect(first.code).toBe(0);
       expect(first.out).toContain('migrate: done');
       expect(first.out).toContain('001_initial');
+      expect(first.out).toContain('"level":"info"'); // the service's own log format
       const second = await finish(runEntry('src/migrate.ts', { DATABASE_URL: database.url }));
       expect(second.code).toBe(0);
       expect(second.out).toContain('migrate: up to date');
