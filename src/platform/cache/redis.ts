@@ -42,17 +42,18 @@ export async function createRedisCache(
     if (!failing) observer.unavailable(error instanceof Error ? error : new Error(String(error)));
     failing = true;
   };
+  // Back after an outage (reconnected, or a command succeeded again after timeouts):
+  // send the invalidations that were missed, then report the recovery.
+  const recover = async () => {
+    for (const namespace of pendingInvalidations) {
+      await redis.incr(generationKey(namespace));
+      pendingInvalidations.delete(namespace);
+    }
+    if (failing) observer.recovered();
+    failing = false;
+  };
   redis.on('error', fail);
-  redis.on('ready', () => {
-    void (async () => {
-      for (const namespace of pendingInvalidations) {
-        await redis.incr(generationKey(namespace));
-        pendingInvalidations.delete(namespace);
-      }
-      if (failing) observer.recovered();
-      failing = false;
-    })().catch(fail);
-  });
+  redis.on('ready', () => void recover().catch(fail));
   // Wait for the first connection (bounded by connectTimeout) so a healthy start is not
   // reported as an outage; if it fails, the client keeps reconnecting in the background.
   await redis.connect().catch(fail);
@@ -60,6 +61,12 @@ export async function createRedisCache(
   return {
     kind: 'redis',
     async get(namespace, key) {
+      // A write this replica could not announce yet: cached pages may predate it.
+      if (pendingInvalidations.has(namespace)) {
+        void recover().catch(fail);
+        observer.lookup('miss');
+        return { value: undefined, generation: undefined };
+      }
       try {
         const [generation, value] = (await redis.eval(
           LOOKUP_SCRIPT,
@@ -68,6 +75,7 @@ export async function createRedisCache(
           valuesKey(namespace),
           key,
         )) as [string, string | null | undefined];
+        if (failing) void recover().catch(fail);
         observer.lookup(value == null ? 'miss' : 'hit');
         return { value: value ?? undefined, generation };
       } catch (error) {
