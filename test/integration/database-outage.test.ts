@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, testConfig } from '../helpers/app.js';
 import { buildApp } from '../../src/app.js';
@@ -99,6 +100,27 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
     } finally {
       await events.cancel();
       abort.abort();
+      await app.close();
+    }
+  });
+
+  it('a statement over DATABASE_TIMEOUT_MS is a 503 with Retry-After, not a 500', async () => {
+    const app = await startApp(
+      testConfig({ DATABASE_URL: databaseUrl, DATABASE_TIMEOUT_MS: '300' }),
+    );
+    const blocker = new pg.Client({ connectionString: databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query("SELECT value FROM counters WHERE name = 'cameras' FOR UPDATE");
+      const sale = await app.inject({ method: 'POST', url: '/decrement' });
+      expect({ status: sale.statusCode, retryAfter: sale.headers['retry-after'] }).toEqual({
+        status: 503,
+        retryAfter: '5',
+      });
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
       await app.close();
     }
   });

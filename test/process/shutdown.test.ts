@@ -1,9 +1,22 @@
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type ServiceProcess } from '../helpers/process.js';
 import { createTestDatabase, realServersAvailable } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
+
+/** A POST on a connection of its own, so every request is in flight at once. */
+function postOnNewConnection(url: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,7 +38,8 @@ describe.runIf(realServersAvailable)('the service process', () => {
         NODE_ENV: 'production',
         DATABASE_URL: database.url,
         ADMIN_TOKEN: token,
-        SHUTDOWN_DRAIN_MS: '500',
+        // Long enough to probe both endpoints during the drain on a loaded CI machine.
+        SHUTDOWN_DRAIN_MS: '3000',
         RATE_LIMIT_MAX: '0',
       },
       await freePort(),
@@ -78,36 +92,54 @@ describe.runIf(realServersAvailable)('the service process', () => {
   });
 
   it('on SIGTERM: readiness fails first, in-flight requests all complete, then exit 0', async () => {
-    // Hold the counter row so sales stay in flight until the test lets them go.
+    // Hold the counter row so sales stay in flight until the test lets them go. As many
+    // sales as the pool has connections: each is then provably inside the service.
+    const inFlight = 10;
     const blocker = new pg.Client({ connectionString: database.url });
+    blocker.on('error', () => undefined);
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query("SELECT value FROM counters WHERE name = 'cameras' FOR UPDATE");
+    const observer = new pg.Client({ connectionString: database.url });
+    await observer.connect();
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await blocker.query('COMMIT');
+      await Promise.all([blocker.end(), observer.end()]);
+    };
 
-    const sales = Array.from({ length: 20 }, () =>
-      fetch(`${service.baseUrl}/decrement`, { method: 'POST' }).then((res) => res.status),
-    );
-    await waitFor('sales to be waiting on the lock', async () => {
-      const { rows } = await blocker.query<{ n: string }>(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    try {
+      const sales = Array.from({ length: inFlight }, () =>
+        postOnNewConnection(`${service.baseUrl}/decrement`),
       );
-      return Number(rows[0]?.n) > 0;
-    });
+      await waitFor('every sale to wait on the lock', async () => {
+        // From another connection: inside a transaction, pg_stat_activity is a snapshot.
+        const { rows } = await observer.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        return Number(rows[0]?.n) === inFlight;
+      });
 
-    service.child.kill('SIGTERM');
-    await waitFor(
-      'readiness to turn 503',
-      async () => (await fetch(`${service.baseUrl}/readyz`)).status === 503,
-    );
-    expect((await fetch(`${service.baseUrl}/healthz`)).status).toBe(200);
-    await waitFor('the drain to end and closing to begin', async () =>
-      service.logs.some((line) => line.msg === 'shutdown: closing (finishing in-flight requests)'),
-    );
+      service.child.kill('SIGTERM');
+      await waitFor(
+        'readiness to turn 503',
+        async () => (await fetch(`${service.baseUrl}/readyz`)).status === 503,
+      );
+      expect((await fetch(`${service.baseUrl}/healthz`)).status).toBe(200);
+      await waitFor('the drain to end and closing to begin', async () =>
+        service.logs.some(
+          (line) => line.msg === 'shutdown: closing (finishing in-flight requests)',
+        ),
+      );
 
-    await blocker.query('COMMIT');
-    await blocker.end();
-    expect(await Promise.all(sales)).toEqual(Array<number>(20).fill(200));
-    expect(await service.exited).toBe(0);
+      await release();
+      expect(await Promise.all(sales)).toEqual(Array<number>(inFlight).fill(200));
+      expect(await service.exited).toBe(0);
+    } finally {
+      await release();
+    }
     const steps = service.logs
       .map((line) => line.msg)
       .filter((msg) => String(msg).startsWith('shutdown:'));

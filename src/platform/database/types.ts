@@ -41,11 +41,17 @@ const UNAVAILABLE_CODES = new Set([
   '08004',
   '08006',
   '53300', // too_many_connections
+  // Transient under load: a statement over DATABASE_TIMEOUT_MS, a lock or a serialisation
+  // conflict. The request may succeed if retried, so it is a 503, not a 500.
+  '57014', // query_canceled (statement_timeout)
+  '55P03', // lock_not_available
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
 ]);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection closed/i;
 
-/** True when an error means the database cannot be reached right now (answer 503, not 500). */
+/** True when the database cannot serve this request right now (answer 503, not 500). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
