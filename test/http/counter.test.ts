@@ -18,8 +18,6 @@ function expectJson(res: LightMyRequestResponse, statusCode: number, body: unkno
   expect(res.headers['x-request-id']).toEqual(expect.any(String));
 }
 
-/** The one error shape: exactly `{statusCode, error, message}`. */
-
 const counterValue = (res: LightMyRequestResponse) => res.json<{ counter: number }>().counter;
 
 /** The value of an unlabelled metric in the Prometheus text, or undefined. */

@@ -3,8 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
 import { expectError } from '../helpers/http.js';
 
-/** Checks the one error shape: `{statusCode, error, message}`, nothing else, and a request id. */
-
 const json = { 'content-type': 'application/json' };
 
 describe.each(backends)('HTTP errors on $name', (backend) => {

@@ -7,8 +7,6 @@ import { expectError } from '../helpers/http.js';
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Checks the one error shape: `{statusCode, error, message}`, nothing else, and a request id. */
-
 describe.each(backends)('items over HTTP on $name', (backend) => {
   let app: FastifyInstance;
   let cleanup: () => Promise<void>;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, testConfig } from '../helpers/app.js';
 import { buildApp } from '../../src/app.js';
 import { createTestDatabase, realServersAvailable } from '../helpers/servers.js';
-import { CounterEventReader } from '../helpers/sse.js';
+import { openStream } from '../helpers/sse.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -64,13 +64,11 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
     await proxy.restore();
     const app = await startApp(config());
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    const abort = new AbortController();
-    const response = await fetch(`${address}/counter/events`, { signal: abort.signal });
-    const events = new CounterEventReader(response.body as ReadableStream<Uint8Array>);
+    const stream = await openStream(`${address}/counter/events`);
     try {
       const before = await app.inject({ method: 'POST', url: '/items', payload: { name: 'kept' } });
       expect(before.statusCode).toBe(201);
-      const initial = await events.next();
+      await stream.waitFor(1000);
 
       await proxy.cut();
       await waitFor('readiness to fail', async () => (await status(app, '/readyz')) === 503);
@@ -96,10 +94,9 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
       await waitFor('a sale to go through', async () => {
         return (await app.inject({ method: 'POST', url: '/decrement' })).statusCode === 200;
       });
-      await events.until(initial - 1, 15_000);
+      await stream.waitFor(999, 0, 15_000);
     } finally {
-      await events.cancel();
-      abort.abort();
+      await stream.close();
       await app.close();
     }
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetData, serversBackend, startApp, testConfig } from '../helpers/app.js';
 import { realServersAvailable } from '../helpers/servers.js';
-import { CounterEventReader } from '../helpers/sse.js';
+import { openStream } from '../helpers/sse.js';
 
 const STOCK = 300;
 
@@ -70,17 +70,14 @@ describe.runIf(realServersAvailable)('two replicas on one PostgreSQL and Redis',
 
   it('an SSE client on one replica sees a sale made on the other', async () => {
     const address = await b.listen({ host: '127.0.0.1', port: 0 });
-    const abort = new AbortController();
-    const response = await fetch(`${address}/counter/events`, { signal: abort.signal });
-    const events = new CounterEventReader(response.body as ReadableStream<Uint8Array>);
+    const stream = await openStream(`${address}/counter/events`);
     try {
-      expect(await events.next()).toBe(STOCK);
+      await stream.waitFor(STOCK);
       const sale = await a.inject({ method: 'POST', url: '/decrement' });
       expect(sale.json()).toEqual({ counter: STOCK - 1 });
-      await events.until(STOCK - 1);
+      await stream.waitFor(STOCK - 1);
     } finally {
-      await events.cancel();
-      abort.abort();
+      await stream.close();
     }
   });
 });
