@@ -15,17 +15,13 @@ export function greeting(username: string, days: number): string {
 }
 
 /** Birthdays: dates of birth strictly in the past, greetings by the configured zone's today. */
-export function createBirthdaysService(
-  store: BirthdaysStore,
-  timeZone: string,
-  now: () => Date = () => new Date(),
-) {
+export function createBirthdaysService(store: BirthdaysStore, timeZone: string) {
   return {
     async save(username: string, dateOfBirth: string): Promise<void> {
       const date = parseIsoDate(dateOfBirth);
       if (date === undefined)
         throw new HttpError(400, 'dateOfBirth must be a real date as YYYY-MM-DD');
-      const today = todayIn(timeZone, now());
+      const today = todayIn(timeZone);
       if (compareDates(date, today) >= 0) {
         throw new HttpError(
           400,
@@ -40,7 +36,7 @@ export function createBirthdaysService(
       const dateOfBirth = stored === undefined ? undefined : parseIsoDate(stored);
       if (dateOfBirth === undefined)
         throw new HttpError(404, `No date of birth saved for ${username}`);
-      return greeting(username, daysUntilBirthday(dateOfBirth, todayIn(timeZone, now())));
+      return greeting(username, daysUntilBirthday(dateOfBirth, todayIn(timeZone)));
     },
   };
 }
