@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase, createTestRedisPrefix, realServersAvailable } from './servers.js';
@@ -61,4 +62,41 @@ export async function resetData(app: FastifyInstance): Promise<void> {
     'TRUNCATE items, birthdays RESTART IDENTITY; UPDATE counters SET value = initial_stock',
   );
   await app.cache.invalidate('items');
+}
+
+/**
+ * Starts an app on `backend` for the enclosing `describe` (closing it and cleaning up
+ * after) and empties its data before each test. Read `app` and `env` inside tests.
+ */
+export function useApp(
+  backend: Backend,
+  overrides: Record<string, string> = {},
+): { readonly app: FastifyInstance; readonly env: Record<string, string> } {
+  let app: FastifyInstance | undefined;
+  let env: Record<string, string> = {};
+  let cleanup = async () => undefined as unknown;
+
+  beforeAll(async () => {
+    const provisioned = await backend.provision();
+    env = provisioned.env;
+    cleanup = provisioned.cleanup;
+    app = await startApp(testConfig({ ...env, ...overrides }));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanup();
+  });
+  beforeEach(async () => {
+    if (app) await resetData(app);
+  });
+
+  return {
+    get app() {
+      if (app === undefined) throw new Error('the app starts in beforeAll');
+      return app;
+    },
+    get env() {
+      return env;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, startApp, testConfig, useApp } from '../helpers/app.js';
 import { expectError } from '../helpers/http.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -48,20 +48,19 @@ const greetingFor = (name: string, days: number) =>
     : `Hello, ${name}! Your birthday is in ${days} ${days === 1 ? 'day' : 'days'}`;
 
 describe.each(backends)('birthdays on $name', (backend) => {
-  let app: FastifyInstance;
-  let env: Record<string, string>;
-  let cleanup: () => Promise<void>;
+  const ctx = useApp(backend);
 
   const path = (username: string) => `/hello/${encodeURIComponent(username)}`;
-  const save = (username: string, body: unknown, on = app) =>
+  const save = (username: string, body: unknown, on = ctx.app) =>
     on.inject({ method: 'PUT', url: path(username), payload: body as object });
-  const greet = (username: string, on = app) => on.inject({ method: 'GET', url: path(username) });
+  const greet = (username: string, on = ctx.app) =>
+    on.inject({ method: 'GET', url: path(username) });
 
   function expectSaved(res: LightMyRequestResponse): void {
     expect({ status: res.statusCode, body: res.body }).toEqual({ status: 204, body: '' });
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
   }
-  async function expectGreeting(username: string, message: string, on = app): Promise<void> {
+  async function expectGreeting(username: string, message: string, on = ctx.app): Promise<void> {
     const res = await greet(username, on);
     expect({ status: res.statusCode, body: res.json<unknown>() }).toEqual({
       status: 200,
@@ -70,22 +69,6 @@ describe.each(backends)('birthdays on $name', (backend) => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
   }
-
-  beforeAll(async () => {
-    const provisioned = await backend.provision();
-    cleanup = () => provisioned.cleanup();
-    env = provisioned.env;
-    app = await startApp(testConfig(env));
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await cleanup();
-  });
-
-  beforeEach(async () => {
-    await resetData(app);
-  });
 
   it('saves a date of birth (204, empty body) and greets with the days left', async () => {
     expectSaved(await save('alice', { dateOfBirth: '1990-05-17' }));
@@ -174,7 +157,7 @@ describe.each(backends)('birthdays on $name', (backend) => {
   });
 
   it('rejects a body that is not JSON', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'PUT',
       url: '/hello/alice',
       headers: { 'content-type': 'application/json' },
@@ -188,7 +171,7 @@ describe.each(backends)('birthdays on $name', (backend) => {
 
     beforeAll(async () => {
       // A second replica on the same database (PGlite: its own in-memory one).
-      kiritimati = await startApp(testConfig({ ...env, TIME_ZONE: KIRITIMATI }));
+      kiritimati = await startApp(testConfig({ ...ctx.env, TIME_ZONE: KIRITIMATI }));
     });
 
     afterAll(async () => {
@@ -200,7 +183,7 @@ describe.each(backends)('birthdays on $name', (backend) => {
       const dateOfBirth = bornOn(today, today);
       expectSaved(await save('kiri', { dateOfBirth }, kiritimati));
       await expectGreeting('kiri', 'Hello, kiri! Happy birthday!', kiritimati);
-      // The UTC app, on the same date of birth, still counts in UTC (a day behind after 10:00).
+      // The UTC ctx.app, on the same date of birth, still counts in UTC (a day behind after 10:00).
       expectSaved(await save('kiri', { dateOfBirth }));
       const sameDay = iso(today) === iso(utcToday());
       await expectGreeting('kiri', greetingFor('kiri', sameDay ? 0 : 1));

@@ -1,15 +1,12 @@
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { backends, startApp, testConfig, useApp } from '../helpers/app.js';
 import { openStream, WAIT_MS, type CounterStream } from '../helpers/sse.js';
 
 const STOCK = 50;
 
 describe.each(backends)('GET /counter/events on $name', (backend) => {
-  let app: FastifyInstance;
-  let cleanup: () => Promise<void>;
+  const ctx = useApp(backend, { COUNTER_INITIAL_STOCK: String(STOCK) });
   let url: string;
-  let env: Record<string, string>;
   const open: CounterStream[] = [];
 
   const subscribe = async (headers?: Record<string, string>, at = url) => {
@@ -17,28 +14,22 @@ describe.each(backends)('GET /counter/events on $name', (backend) => {
     open.push(stream);
     return stream;
   };
-  const decrement = () => app.inject({ method: 'POST', url: '/decrement' });
+  const decrement = () => ctx.app.inject({ method: 'POST', url: '/decrement' });
 
   beforeAll(async () => {
-    const provisioned = await backend.provision();
-    cleanup = () => provisioned.cleanup();
-    env = provisioned.env;
-    app = await startApp(testConfig({ ...provisioned.env, COUNTER_INITIAL_STOCK: String(STOCK) }));
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
+    await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = ctx.app.server.address();
     if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
     url = `http://127.0.0.1:${address.port}/counter/events`;
   });
 
+  // Streams end before the ctx.app closes (after-hooks run in reverse order).
   afterAll(async () => {
     await Promise.all(open.map((stream) => stream.close()));
-    await app.close();
-    await cleanup();
   });
 
   beforeEach(async () => {
     await Promise.all(open.splice(0).map((stream) => stream.close()));
-    await resetData(app);
   });
 
   it('answers 200 with event-stream headers and the request id', async () => {
@@ -91,7 +82,7 @@ describe.each(backends)('GET /counter/events on $name', (backend) => {
     await decrement();
     // Change notifications arrive in commit order: a later STOCK can only come from the reset.
     const sold = await stream.waitFor(STOCK - 1, 1);
-    const res = await app.inject({ method: 'PUT', url: '/reset' });
+    const res = await ctx.app.inject({ method: 'PUT', url: '/reset' });
     expect({ status: res.statusCode, body: res.json<unknown>() }).toEqual({
       status: 200,
       body: { counter: STOCK },
@@ -112,8 +103,10 @@ describe.each(backends)('GET /counter/events on $name', (backend) => {
   });
 
   it('app.close() completes while a stream is open, ending the stream', async () => {
-    // An app of its own (a second replica on the same database), so closing it ends nothing else.
-    const replica = await startApp(testConfig({ ...env, COUNTER_INITIAL_STOCK: String(STOCK) }));
+    // An ctx.app of its own (a second replica on the same database), so closing it ends nothing else.
+    const replica = await startApp(
+      testConfig({ ...ctx.env, COUNTER_INITIAL_STOCK: String(STOCK) }),
+    );
     let closing: Promise<undefined> | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {

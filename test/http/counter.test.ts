@@ -1,6 +1,6 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import type { LightMyRequestResponse } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { backends, useApp } from '../helpers/app.js';
 import { expectError } from '../helpers/http.js';
 
 const STOCK = 30;
@@ -27,28 +27,10 @@ function metric(text: string, name: string): number | undefined {
 }
 
 describe.each(backends)('counter on $name', (backend) => {
-  let app: FastifyInstance;
-  let env: Record<string, string>;
-  let cleanup: () => Promise<void>;
+  const ctx = useApp(backend, { COUNTER_INITIAL_STOCK: String(STOCK), ADMIN_TOKEN });
 
-  const get = () => app.inject({ method: 'GET', url: '/counter' });
-  const decrement = () => app.inject({ method: 'POST', url: '/decrement' });
-
-  beforeAll(async () => {
-    const provisioned = await backend.provision();
-    cleanup = () => provisioned.cleanup();
-    env = provisioned.env;
-    app = await startApp(testConfig({ ...env, COUNTER_INITIAL_STOCK: String(STOCK), ADMIN_TOKEN }));
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await cleanup();
-  });
-
-  beforeEach(async () => {
-    await resetData(app);
-  });
+  const get = () => ctx.app.inject({ method: 'GET', url: '/counter' });
+  const decrement = () => ctx.app.inject({ method: 'POST', url: '/decrement' });
 
   it('GET /counter answers the initial stock', async () => {
     expectJson(await get(), 200, { counter: STOCK });
@@ -62,7 +44,7 @@ describe.each(backends)('counter on $name', (backend) => {
   });
 
   it('POST /decrement accepts a JSON content type with an empty body', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: '/decrement',
       headers: { 'content-type': 'application/json' },
@@ -83,14 +65,18 @@ describe.each(backends)('counter on $name', (backend) => {
     it('puts the stock back with the right bearer token', async () => {
       await decrement();
       await decrement();
-      const res = await app.inject({ method: 'PUT', url: '/reset', headers: bearer(ADMIN_TOKEN) });
+      const res = await ctx.app.inject({
+        method: 'PUT',
+        url: '/reset',
+        headers: bearer(ADMIN_TOKEN),
+      });
       expectJson(res, 200, { counter: STOCK });
       expectJson(await get(), 200, { counter: STOCK });
     });
 
     it('refuses without an Authorization header: 401 with www-authenticate', async () => {
       await decrement();
-      const res = await app.inject({ method: 'PUT', url: '/reset' });
+      const res = await ctx.app.inject({ method: 'PUT', url: '/reset' });
       expectError(res, 401, /admin token/i);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
       expectJson(await get(), 200, { counter: STOCK - 1 });
@@ -103,7 +89,7 @@ describe.each(backends)('counter on $name', (backend) => {
       ['the bare token', { authorization: ADMIN_TOKEN }],
     ])('refuses %s with 401', async (_case, headers) => {
       await decrement();
-      const res = await app.inject({ method: 'PUT', url: '/reset', headers });
+      const res = await ctx.app.inject({ method: 'PUT', url: '/reset', headers });
       expectError(res, 401, /admin token/i);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
       expectJson(await get(), 200, { counter: STOCK - 1 });
@@ -112,17 +98,17 @@ describe.each(backends)('counter on $name', (backend) => {
 
   it('GET /metrics counts the cameras sold and shows the stock', async () => {
     const before = metric(
-      (await app.inject({ method: 'GET', url: '/metrics' })).body,
+      (await ctx.app.inject({ method: 'GET', url: '/metrics' })).body,
       'cameras_sold_total',
     );
     expect(before).toEqual(expect.any(Number));
     for (let i = 0; i < 3; i++) expect((await decrement()).statusCode).toBe(200);
     // The stock gauge follows the database's change notifications, which arrive asynchronously.
     const deadline = Date.now() + 5000;
-    let res = await app.inject({ method: 'GET', url: '/metrics' });
+    let res = await ctx.app.inject({ method: 'GET', url: '/metrics' });
     while (metric(res.body, 'cameras_in_stock') !== STOCK - 3 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      res = await app.inject({ method: 'GET', url: '/metrics' });
+      res = await ctx.app.inject({ method: 'GET', url: '/metrics' });
     }
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
@@ -131,32 +117,14 @@ describe.each(backends)('counter on $name', (backend) => {
   });
 
   describe(`with a stock of ${SMALL_STOCK} and no ADMIN_TOKEN`, () => {
-    let small: FastifyInstance;
-    let smallCleanup: () => Promise<void>;
-    const sell = () => small.inject({ method: 'POST', url: '/decrement' });
-
-    beforeAll(async () => {
-      const provisioned = await backend.provision();
-      smallCleanup = () => provisioned.cleanup();
-      small = await startApp(
-        testConfig({ ...provisioned.env, COUNTER_INITIAL_STOCK: String(SMALL_STOCK) }),
-      );
-    });
-
-    afterAll(async () => {
-      await small.close();
-      await smallCleanup();
-    });
-
-    beforeEach(async () => {
-      await resetData(small);
-    });
+    const small = useApp(backend, { COUNTER_INITIAL_STOCK: String(SMALL_STOCK) });
+    const sell = () => small.app.inject({ method: 'POST', url: '/decrement' });
 
     it('refuses to sell at 0 with 409 and stays at 0', async () => {
       for (let left = SMALL_STOCK - 1; left >= 0; left--)
         expectJson(await sell(), 200, { counter: left });
       for (let i = 0; i < 3; i++) expectError(await sell(), 409, /sold out/i);
-      expectJson(await small.inject({ method: 'GET', url: '/counter' }), 200, { counter: 0 });
+      expectJson(await small.app.inject({ method: 'GET', url: '/counter' }), 200, { counter: 0 });
     });
 
     it('never oversells under concurrent decrements', async () => {
@@ -166,16 +134,16 @@ describe.each(backends)('counter on $name', (backend) => {
       expect({ ok: ok.length, refused: refused.length }).toEqual({ ok: SMALL_STOCK, refused: 7 });
       expect(ok.map(counterValue).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
       for (const res of refused) expectError(res, 409, /sold out/i);
-      expectJson(await small.inject({ method: 'GET', url: '/counter' }), 200, { counter: 0 });
+      expectJson(await small.app.inject({ method: 'GET', url: '/counter' }), 200, { counter: 0 });
     });
 
     it('PUT /reset is open and puts the stock back', async () => {
       await sell();
       await sell();
-      expectJson(await small.inject({ method: 'PUT', url: '/reset' }), 200, {
+      expectJson(await small.app.inject({ method: 'PUT', url: '/reset' }), 200, {
         counter: SMALL_STOCK,
       });
-      expectJson(await small.inject({ method: 'GET', url: '/counter' }), 200, {
+      expectJson(await small.app.inject({ method: 'GET', url: '/counter' }), 200, {
         counter: SMALL_STOCK,
       });
     });

@@ -1,37 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, startApp, testConfig, useApp } from '../helpers/app.js';
 import { expectError } from '../helpers/http.js';
 
 const json = { 'content-type': 'application/json' };
 
 describe.each(backends)('HTTP errors on $name', (backend) => {
-  let app: FastifyInstance;
-  let env: Record<string, string>;
-  let cleanup: () => Promise<void>;
-
-  beforeAll(async () => {
-    const provisioned = await backend.provision();
-    env = provisioned.env;
-    cleanup = () => provisioned.cleanup();
-    app = await startApp(testConfig(env));
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await cleanup();
-  });
-
-  beforeEach(async () => {
-    await resetData(app);
-  });
+  const ctx = useApp(backend);
 
   const postItems = (payload: string, headers: Record<string, string> = json) =>
-    app.inject({ method: 'POST', url: '/items', headers, payload });
+    ctx.app.inject({ method: 'POST', url: '/items', headers, payload });
 
-  /** Runs `work` against an extra app built with these settings, and always closes it. */
+  /** Runs `work` against an extra ctx.app built with these settings, and always closes it. */
   async function withApp(overrides: Record<string, string>, work: (a: FastifyInstance) => unknown) {
-    const extra = await startApp(testConfig({ ...env, ...overrides }));
+    const extra = await startApp(testConfig({ ...ctx.env, ...overrides }));
     try {
       await work(extra);
     } finally {
@@ -81,7 +63,7 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
     });
 
     it('accepts an empty JSON body on POST /decrement', async () => {
-      const res = await app.inject({ method: 'POST', url: '/decrement', headers: json });
+      const res = await ctx.app.inject({ method: 'POST', url: '/decrement', headers: json });
       expect({ status: res.statusCode, body: res.json<unknown>() }).toEqual({
         status: 200,
         body: { counter: 999 },
@@ -90,7 +72,7 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
     });
 
     it('answers 400 to an empty JSON body on PUT /hello/alice', async () => {
-      const res = await app.inject({ method: 'PUT', url: '/hello/alice', headers: json });
+      const res = await ctx.app.inject({ method: 'PUT', url: '/hello/alice', headers: json });
       expectError(res, 400);
     });
 
@@ -99,7 +81,7 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
       '{"name":"a","constructor":{"prototype":{"x":1}}}',
     ])('answers 400, not 500, to prototype poisoning %s', async (payload) => {
       expectError(await postItems(payload), 400);
-      const list = await app.inject({ method: 'GET', url: '/items' });
+      const list = await ctx.app.inject({ method: 'GET', url: '/items' });
       expect(list.json<unknown>()).toEqual([]);
     });
 
@@ -110,7 +92,7 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
 
   describe('routes', () => {
     it('answers 404 naming an unknown route', async () => {
-      const res = await app.inject({ method: 'GET', url: '/no/such/route?x=1' });
+      const res = await ctx.app.inject({ method: 'GET', url: '/no/such/route?x=1' });
       expect(expectError(res, 404)).toContain('GET /no/such/route');
     });
 
@@ -118,14 +100,14 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
       ['DELETE', '/counter'],
       ['PATCH', '/items'],
     ] as const)('answers 404 to %s on the known path %s', async (method, url) => {
-      const res = await app.inject({ method, url });
+      const res = await ctx.app.inject({ method, url });
       expect(expectError(res, 404)).toContain(`${method} ${url}`);
     });
 
     it.each(['/items/100000000000000000000', '/items?after=100000000000000000000'])(
       'answers 4xx, not 500, to the out-of-range id in %s',
       async (url) => {
-        const res = await app.inject({ method: 'GET', url });
+        const res = await ctx.app.inject({ method: 'GET', url });
         expect([400, 404]).toContain(res.statusCode);
         expectError(res, res.statusCode);
       },
@@ -153,7 +135,7 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
 
     it('is off in the default test settings', async () => {
       for (let i = 0; i < 5; i++) {
-        const res = await app.inject({ method: 'GET', url: '/items' });
+        const res = await ctx.app.inject({ method: 'GET', url: '/items' });
         expect(res.statusCode).toBe(200);
       }
     });

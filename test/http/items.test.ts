@@ -1,42 +1,26 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { describe, expect, it } from 'vitest';
 import type { Item } from '../../src/features/items/schema.js';
-import { backends, resetData, startApp, testConfig } from '../helpers/app.js';
+import { backends, useApp } from '../helpers/app.js';
 import { expectError } from '../helpers/http.js';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe.each(backends)('items over HTTP on $name', (backend) => {
-  let app: FastifyInstance;
-  let cleanup: () => Promise<void>;
-
-  beforeAll(async () => {
-    const provisioned = await backend.provision();
-    cleanup = () => provisioned.cleanup();
-    app = await startApp(testConfig(provisioned.env));
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await cleanup();
-  });
-
-  beforeEach(async () => {
-    await resetData(app);
-  });
+  const ctx = useApp(backend);
 
   const post = (payload: InjectOptions['payload']) =>
-    app.inject({ method: 'POST', url: '/items', payload });
+    ctx.app.inject({ method: 'POST', url: '/items', payload });
   const get = (url: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'GET', url, headers });
+    ctx.app.inject({ method: 'GET', url, headers });
   const create = async (name: string): Promise<Item> => {
     const res = await post({ name });
     expect(res.statusCode).toBe(201);
     return res.json<Item>();
   };
   const seed = (count: number) =>
-    app.database.exec(
+    ctx.app.database.exec(
       `INSERT INTO items (name) SELECT 'item ' || g FROM generate_series(1, ${count}) AS g`,
     );
   const ids = (res: LightMyRequestResponse) => res.json<Item[]>().map((item) => item.id);
@@ -87,7 +71,7 @@ describe.each(backends)('items over HTTP on $name', (backend) => {
     });
 
     it('rejects a JSON request without a body with 400', async () => {
-      const res = await app.inject({
+      const res = await ctx.app.inject({
         method: 'POST',
         url: '/items',
         headers: { 'content-type': 'application/json' },

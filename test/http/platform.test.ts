@@ -1,24 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, startApp, testConfig } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, startApp, testConfig, useApp } from '../helpers/app.js';
 
 describe.each(backends)('platform endpoints on $name', (backend) => {
-  let app: FastifyInstance;
-  let cleanup: () => Promise<void>;
-
-  beforeAll(async () => {
-    const provisioned = await backend.provision();
-    cleanup = provisioned.cleanup;
-    app = await startApp(testConfig({ ...provisioned.env, GIT_REVISION: 'abc1234' }));
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await cleanup();
-  });
+  const ctx = useApp(backend, { GIT_REVISION: 'abc1234' });
 
   it('GET /status reports version, revision, replica, uptime and readiness', async () => {
-    const res = await app.inject({ method: 'GET', url: '/status' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/status' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       status: 'ok',
@@ -34,8 +21,8 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
 
   it('GET /healthz and /readyz answer 200 while serving', async () => {
     const [health, ready] = await Promise.all([
-      app.inject({ method: 'GET', url: '/healthz' }),
-      app.inject({ method: 'GET', url: '/readyz' }),
+      ctx.app.inject({ method: 'GET', url: '/healthz' }),
+      ctx.app.inject({ method: 'GET', url: '/readyz' }),
     ]);
     expect({ status: health.statusCode, body: health.json<unknown>() }).toEqual({
       status: 200,
@@ -48,9 +35,9 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
   });
 
   it('GET /metrics exposes route, cache, pool, event-loop and process metrics', async () => {
-    await app.inject({ method: 'GET', url: '/items' });
-    await app.inject({ method: 'GET', url: '/items' });
-    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    await ctx.app.inject({ method: 'GET', url: '/items' });
+    await ctx.app.inject({ method: 'GET', url: '/items' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     for (const line of [
@@ -68,14 +55,14 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
   });
 
   it('labels unmatched routes as one series, never by raw URL', async () => {
-    await app.inject({ method: 'GET', url: '/no/such/route/12345' });
-    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    await ctx.app.inject({ method: 'GET', url: '/no/such/route/12345' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.body).toMatch(/route="unmatched",status_code="404"/);
     expect(res.body).not.toContain('12345');
   });
 
   it('GET /docs/json is an OpenAPI 3 document of every route, built from the schemas', async () => {
-    const res = await app.inject({ method: 'GET', url: '/docs/json' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toMatch(/^3\./);
@@ -98,14 +85,14 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
   });
 
   it('GET /docs serves the browsable UI', async () => {
-    const res = await app.inject({ method: 'GET', url: '/docs/' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/docs/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.body).toContain('swagger');
   });
 
   it('sends security headers and a request id on every response', async () => {
-    const res = await app.inject({ method: 'GET', url: '/status' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/status' });
     expect(res.headers).toMatchObject({
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'SAMEORIGIN',

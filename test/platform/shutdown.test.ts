@@ -1,17 +1,23 @@
-import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installShutdown } from '../../src/platform/shutdown.js';
 import { startApp, testConfig } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 
+/** Starts `app` listening on 127.0.0.1 and opens a raw TCP connection to it. */
+async function connectTo(app: FastifyInstance): Promise<Socket> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return socket;
+}
+
 describe('closing', () => {
   it('does not wait for connections that never sent a request', async () => {
     const app = await startApp(testConfig());
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as AddressInfo;
-    const spare = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve) => spare.once('connect', () => resolve()));
+    const spare = await connectTo(app);
     const ended = new Promise<void>((resolve) => spare.once('close', () => resolve()));
 
     await app.close();
@@ -47,11 +53,8 @@ describe('installShutdown', () => {
 
   it('exits 1 when closing takes longer than the timeout', async () => {
     const app = await startApp(testConfig());
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as AddressInfo;
     // A request whose body never finishes arriving keeps the server from closing.
-    const slow = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    const slow = await connectTo(app);
     slow.write(
       'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na',
     );
