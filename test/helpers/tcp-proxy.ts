@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { freePort } from './ports.js';
 
 /**
  * A TCP proxy on 127.0.0.1 that a test can cut and restore, to take PostgreSQL or Redis
@@ -57,13 +58,4 @@ export class TcpProxy {
     parsed.port = String(this.port);
     return parsed.toString();
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }

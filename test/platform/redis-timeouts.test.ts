@@ -1,18 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisCache } from '../../src/platform/cache/redis.js';
 import type { Cache } from '../../src/platform/cache/types.js';
+import { freePort } from '../helpers/ports.js';
 import { realServersAvailable } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A private redis-server: pausing the shared one would slow every other test file.
 async function startPrivateRedis(): Promise<{ url: string; process: ChildProcess }> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePort();
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],

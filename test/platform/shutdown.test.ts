@@ -30,14 +30,16 @@ describe('installShutdown', () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
 
+  /** Installs the handlers with a recording `exit`; returns the exit codes seen so far. */
+  function install(app: FastifyInstance, drainMs: number, timeoutMs: number): number[] {
+    const exits: number[] = [];
+    uninstall = installShutdown(app, { drainMs, timeoutMs, exit: (code) => exits.push(code) });
+    return exits;
+  }
+
   it('drains, closes the app and exits 0; a second signal exits 1 at once', async () => {
     const app = await startApp(testConfig());
-    const exits: number[] = [];
-    uninstall = installShutdown(app, {
-      drainMs: 300,
-      timeoutMs: 5000,
-      exit: (code) => exits.push(code),
-    });
+    const exits = install(app, 300, 5000);
 
     process.emit('SIGTERM', 'SIGTERM');
     expect(app.lifecycle.draining).toBe(true);
@@ -58,12 +60,7 @@ describe('installShutdown', () => {
     slow.write(
       'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na',
     );
-    const exits: number[] = [];
-    uninstall = installShutdown(app, {
-      drainMs: 0,
-      timeoutMs: 1000,
-      exit: (code) => exits.push(code),
-    });
+    const exits = install(app, 0, 1000);
 
     process.emit('SIGTERM', 'SIGTERM');
     try {

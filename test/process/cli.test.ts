@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { runEntry } from '../helpers/process.js';
+import { freePort } from '../helpers/ports.js';
+import { runEntry, startService } from '../helpers/process.js';
 import { createTestDatabase, realServersAvailable } from '../helpers/servers.js';
 
 async function finish(child: ChildProcess): Promise<{ code: number | null; out: string }> {
@@ -22,6 +23,22 @@ describe('start-up with a bad configuration', () => {
     expect(out).toMatch(/LOG_LEVEL: must be one of/);
     expect(out).toMatch(/ADMIN_TOKEN: /);
     expect(out).not.toContain('short"');
+  });
+});
+
+describe('start-up in production with unsafe settings', () => {
+  it('warns about an open reset and an embedded database, then serves and stops cleanly', async () => {
+    const service = await startService(
+      { NODE_ENV: 'production', DATA_DIR: 'memory://', SHUTDOWN_DRAIN_MS: '0' },
+      await freePort(),
+    );
+    const warnings = service.logs.filter((line) => line.level === 'warn').map((line) => line.msg);
+    expect(warnings).toEqual([
+      'ADMIN_TOKEN is not set: PUT /reset is open to anyone',
+      'DATABASE_URL is not set: using embedded PGlite, for one replica only',
+    ]);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
   });
 });
 

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { startService, type ServiceProcess } from '../helpers/process.js';
 import { createTestDatabase, realServersAvailable } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,14 +16,6 @@ function postOnNewConnection(url: string): Promise<number | undefined> {
     req.on('error', reject);
     req.end();
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe.runIf(realServersAvailable)('the service process', () => {

@@ -15,9 +15,10 @@ return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
 `;
 
 /**
- * The shared cache, once its first connection attempt has ended. Fail-open: any Redis error or timeout is a miss (the database answers),
- * reported once per outage; the client reconnects by itself, and invalidations that could
- * not be sent during an outage are sent as soon as Redis is back.
+ * The shared cache, returned once its first connection attempt has ended. Fail-open: any
+ * Redis error or timeout is a miss (the database answers), reported once per outage; the
+ * client reconnects by itself, and invalidations that could not be sent during an outage
+ * are sent as soon as Redis answers again.
  */
 export async function createRedisCache(
   options: RedisCacheOptions,
