@@ -14,6 +14,7 @@ import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/lo
 import { metricsPlugin } from './platform/metrics.js';
 import { securityPlugin } from './platform/security.js';
 import { formatValidationError, validatorCompiler } from './platform/validation.js';
+import { webUiPlugin } from './platform/web-ui.js';
 
 /** Builds the whole service without listening, so tests build exactly what production runs. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
@@ -58,6 +59,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await features.register(counterRoutes, { config });
     await features.register(birthdaysRoutes, { config });
   });
+  await app.register(webUiPlugin);
 
   warnAboutUnsafeSettings(app, config);
   return app;

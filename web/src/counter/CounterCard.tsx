@@ -1,0 +1,152 @@
+import SettingsIcon from '@mui/icons-material/Settings';
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import Card from '@mui/material/Card';
+import CardActions from '@mui/material/CardActions';
+import CardContent from '@mui/material/CardContent';
+import CardHeader from '@mui/material/CardHeader';
+import CircularProgress from '@mui/material/CircularProgress';
+import IconButton from '@mui/material/IconButton';
+import Menu from '@mui/material/Menu';
+import MenuItem from '@mui/material/MenuItem';
+import Stack from '@mui/material/Stack';
+import Typography from '@mui/material/Typography';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, type StreamStatus } from '../api/client.js';
+import { useApi } from '../api/context.js';
+import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
+import { LiveStatus } from './LiveStatus.js';
+import { ResetDialog } from './ResetDialog.js';
+
+/** The camera stock: how many are left, a button that sells one, and Reset under Settings. */
+export function CounterCard() {
+  const api = useApi();
+  const [counter, setCounter] = useState<number>();
+  const [loadError, setLoadError] = useState<string>();
+  const [saleError, setSaleError] = useState<string>();
+  const [stream, setStream] = useState<StreamStatus>('connecting');
+  const [menuAnchor, setMenuAnchor] = useState<HTMLElement | null>(null);
+  const [resetOpen, setResetOpen] = useState(false);
+  const selling = useRef(false);
+  // While the stream is live it delivers every change in commit order, so it alone sets
+  // the number; a sale's own answer could arrive after a newer event and show a stale one.
+  const streamLive = useRef(false);
+  const show = useCallback((value: number) => {
+    if (!streamLive.current) setCounter(value);
+  }, []);
+
+  const load = useCallback(async () => {
+    try {
+      setCounter(await api.counter.get());
+      setLoadError(undefined);
+    } catch (error) {
+      setLoadError(messageOf(error));
+    }
+  }, [api]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useEffect(
+    () =>
+      api.counter.subscribe(
+        (value) => {
+          setCounter(value);
+          setLoadError(undefined);
+        },
+        (status) => {
+          streamLive.current = status === 'live';
+          setStream(status);
+        },
+      ),
+    [api],
+  );
+
+  const sell = async () => {
+    // One sale per click: a double click must not sell two cameras.
+    if (selling.current) return;
+    selling.current = true;
+    setSaleError(undefined);
+    try {
+      show(await api.counter.sell());
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) show(0);
+      else setSaleError(messageOf(error));
+    } finally {
+      selling.current = false;
+    }
+  };
+
+  const soldOut = counter === 0;
+  return (
+    <Card component="section" aria-labelledby="counter-title">
+      <CardHeader
+        title="Cameras in stock"
+        slotProps={{ title: { id: 'counter-title', component: 'h2', variant: 'h6' } }}
+        action={
+          <IconButton
+            aria-label="Settings"
+            aria-haspopup="menu"
+            aria-controls={menuAnchor ? 'counter-settings' : undefined}
+            aria-expanded={menuAnchor ? 'true' : undefined}
+            onClick={(event) => setMenuAnchor(event.currentTarget)}
+          >
+            <SettingsIcon />
+          </IconButton>
+        }
+      />
+      <CardContent>
+        <Stack spacing={2} sx={{ alignItems: 'center', textAlign: 'center' }}>
+          {counter === undefined && loadError === undefined && (
+            <CircularProgress aria-label="Loading the stock" />
+          )}
+          {counter !== undefined && (
+            <Box role="status">
+              <Typography
+                variant="h2"
+                component="p"
+                data-testid="counter-value"
+                sx={{ fontWeight: 600 }}
+              >
+                {counter}
+              </Typography>
+              <Typography color="text.secondary">
+                {counter === 1 ? 'camera left' : 'cameras left'}
+              </Typography>
+            </Box>
+          )}
+          {loadError !== undefined && <ErrorAlert message={loadError} onRetry={() => void load()} />}
+          {saleError !== undefined && <ErrorAlert message={saleError} onRetry={() => void sell()} />}
+          <LiveStatus status={stream} />
+        </Stack>
+      </CardContent>
+      <CardActions sx={{ justifyContent: 'center', pb: 3 }}>
+        <Button
+          variant="contained"
+          size="large"
+          disabled={counter === undefined || soldOut}
+          onClick={() => void sell()}
+        >
+          {soldOut ? 'Sold out' : 'Sell one camera'}
+        </Button>
+      </CardActions>
+      <Menu
+        id="counter-settings"
+        anchorEl={menuAnchor}
+        open={menuAnchor !== null}
+        onClose={() => setMenuAnchor(null)}
+      >
+        <MenuItem
+          onClick={() => {
+            setMenuAnchor(null);
+            setResetOpen(true);
+          }}
+        >
+          Reset stock…
+        </MenuItem>
+      </Menu>
+      <ResetDialog open={resetOpen} onClose={() => setResetOpen(false)} onReset={show} />
+    </Card>
+  );
+}

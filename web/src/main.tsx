@@ -1,0 +1,24 @@
+import CssBaseline from '@mui/material/CssBaseline';
+import { ThemeProvider } from '@mui/material/styles';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createApiClient } from './api/client.js';
+import { ApiProvider } from './api/context.js';
+import { App } from './App.js';
+import { theme } from './theme.js';
+
+const root = document.getElementById('root');
+if (root === null) throw new Error('index.html has no #root element');
+
+const client = createApiClient({ fetch: window.fetch.bind(window), EventSource: window.EventSource });
+
+createRoot(root).render(
+  <StrictMode>
+    <ThemeProvider theme={theme}>
+      <CssBaseline />
+      <ApiProvider client={client}>
+        <App />
+      </ApiProvider>
+    </ThemeProvider>
+  </StrictMode>,
+);
