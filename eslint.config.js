@@ -1,9 +1,10 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'data/'] },
+  { ignores: ['dist/', 'coverage/', 'data/', 'web/dist/', 'docs/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -17,6 +18,7 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
+  { files: ['web/**/*.{ts,tsx}'], ...reactHooks.configs.flat['recommended-latest'] },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );

@@ -13,21 +13,31 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point with the given environment only (plus PATH). */
-export function runEntry(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry], {
+function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-/** Starts the service on a free port and waits until `/readyz` answers 200. */
+/** Runs a TypeScript entry point with the given environment only (plus PATH). */
+export function runEntry(entry: string, env: Record<string, string>): ChildProcess {
+  return spawnNode(['--import', 'tsx', entry], env);
+}
+
+/**
+ * Starts the service on `port` and waits until `/readyz` answers 200: from source by
+ * default, or the built `dist/main.js` (with the built web UI) when `built` is set.
+ */
 export async function startService(
   env: Record<string, string>,
   port: number,
+  { built = false }: { built?: boolean } = {},
 ): Promise<ServiceProcess> {
-  const child = runEntry('src/main.ts', { HOST: '127.0.0.1', PORT: String(port), ...env });
+  const fullEnv = { HOST: '127.0.0.1', PORT: String(port), ...env };
+  // The build is what `npm start` runs: dist/main.js, serving web/dist.
+  const child = built ? spawnNode(['dist/main.js'], fullEnv) : runEntry('src/main.ts', fullEnv);
   const logs: Record<string, unknown>[] = [];
   let pending = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -10,7 +10,10 @@ import { theme } from './theme.js';
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root element');
 
-const client = createApiClient({ fetch: window.fetch.bind(window), EventSource: window.EventSource });
+const client = createApiClient({
+  fetch: window.fetch.bind(window),
+  EventSource: window.EventSource,
+});
 
 createRoot(root).render(
   <StrictMode>

@@ -5,7 +5,7 @@ import CardContent from '@mui/material/CardContent';
 import CardHeader from '@mui/material/CardHeader';
 import Stack from '@mui/material/Stack';
 import TextField from '@mui/material/TextField';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
@@ -51,7 +51,8 @@ export function BirthdayCard() {
         setFieldErrors({ [field]: error.fieldMessage });
       else if (error instanceof ApiError && error.status === 404)
         setOutcome({ kind: 'unknown', message: `${error.message}. Save a date of birth first.` });
-      else setOutcome({ kind: 'failure', message: messageOf(error), retry: () => void run(action) });
+      else
+        setOutcome({ kind: 'failure', message: messageOf(error), retry: () => void run(action) });
     } finally {
       setBusy(undefined);
     }
@@ -77,7 +78,7 @@ export function BirthdayCard() {
           component="form"
           spacing={2}
           noValidate
-          onSubmit={(event: FormEvent) => {
+          onSubmit={(event: SubmitEvent) => {
             event.preventDefault();
             void run('save');
           }}

@@ -35,18 +35,25 @@ export function CounterCard() {
     if (!streamLive.current) setCounter(value);
   }, []);
 
-  const load = useCallback(async () => {
-    try {
-      setCounter(await api.counter.get());
-      setLoadError(undefined);
-    } catch (error) {
-      setLoadError(messageOf(error));
-    }
-  }, [api]);
+  // Bumped by Retry: each value is one more attempt at reading the stock.
+  const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
-    void load();
-  }, [load]);
+    let current = true;
+    api.counter.get().then(
+      (value) => {
+        if (!current) return;
+        setCounter(value);
+        setLoadError(undefined);
+      },
+      (error: unknown) => {
+        if (current) setLoadError(messageOf(error));
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [api, attempt]);
 
   useEffect(
     () =>
@@ -116,8 +123,12 @@ export function CounterCard() {
               </Typography>
             </Box>
           )}
-          {loadError !== undefined && <ErrorAlert message={loadError} onRetry={() => void load()} />}
-          {saleError !== undefined && <ErrorAlert message={saleError} onRetry={() => void sell()} />}
+          {loadError !== undefined && (
+            <ErrorAlert message={loadError} onRetry={() => setAttempt((n) => n + 1)} />
+          )}
+          {saleError !== undefined && (
+            <ErrorAlert message={saleError} onRetry={() => void sell()} />
+          )}
           <LiveStatus status={stream} />
         </Stack>
       </CardContent>

@@ -6,7 +6,7 @@ import DialogContent from '@mui/material/DialogContent';
 import DialogContentText from '@mui/material/DialogContentText';
 import DialogTitle from '@mui/material/DialogTitle';
 import TextField from '@mui/material/TextField';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { messageOf } from '../components/ErrorAlert.js';
@@ -34,7 +34,7 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
     onClose();
   };
 
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     const attempt = needsToken ? token : acceptedToken;
     setBusy(true);

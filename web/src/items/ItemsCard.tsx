@@ -10,7 +10,7 @@ import ListItemText from '@mui/material/ListItemText';
 import Stack from '@mui/material/Stack';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import { ApiError, type Item } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
@@ -29,34 +29,41 @@ export function ItemsCard() {
   const api = useApi();
   const [items, setItems] = useState<Item[]>([]);
   const [next, setNext] = useState<string>();
+  // A new object per request, so asking for the same page again (Retry) reruns the effect.
+  const [request, setRequest] = useState<{ page?: string }>({});
   const [loading, setLoading] = useState(true);
-  const [loadFailure, setLoadFailure] = useState<{ message: string; page?: string }>();
+  const [loadFailure, setLoadFailure] = useState<string>();
   const [name, setName] = useState('');
   const [nameError, setNameError] = useState<string>();
   const [addError, setAddError] = useState<string>();
   const [adding, setAdding] = useState(false);
   const [added, setAdded] = useState<Item>();
 
-  const loadPage = useCallback(
-    async (page?: string) => {
-      setLoading(true);
-      setLoadFailure(undefined);
-      try {
-        const result = await api.items.list(page);
-        setItems((current) => merge(current, result.items));
-        setNext(result.next);
-      } catch (error) {
-        setLoadFailure({ message: messageOf(error), page });
-      } finally {
-        setLoading(false);
-      }
-    },
-    [api],
-  );
-
   useEffect(() => {
-    void loadPage();
-  }, [loadPage]);
+    let current = true;
+    api.items.list(request.page).then(
+      (result) => {
+        if (!current) return;
+        setItems((shown) => merge(shown, result.items));
+        setNext(result.next);
+        setLoading(false);
+      },
+      (error: unknown) => {
+        if (!current) return;
+        setLoadFailure(messageOf(error));
+        setLoading(false);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [api, request]);
+
+  const requestPage = (page?: string) => {
+    setLoading(true);
+    setLoadFailure(undefined);
+    setRequest({ page });
+  };
 
   const add = async () => {
     const trimmed = name.trim();
@@ -97,7 +104,7 @@ export function ItemsCard() {
           spacing={1}
           noValidate
           sx={{ alignItems: 'flex-start' }}
-          onSubmit={(event: FormEvent) => {
+          onSubmit={(event: SubmitEvent) => {
             event.preventDefault();
             void add();
           }}
@@ -148,14 +155,11 @@ export function ItemsCard() {
             <Typography color="text.secondary">No items yet. Add the first one above.</Typography>
           )}
           {loadFailure !== undefined && (
-            <ErrorAlert
-              message={loadFailure.message}
-              onRetry={() => void loadPage(loadFailure.page)}
-            />
+            <ErrorAlert message={loadFailure} onRetry={() => requestPage(request.page)} />
           )}
           {loading && <CircularProgress aria-label="Loading items" sx={{ alignSelf: 'center' }} />}
           {!loading && next !== undefined && loadFailure === undefined && (
-            <Button onClick={() => void loadPage(next)}>Load more</Button>
+            <Button onClick={() => requestPage(next)}>Load more</Button>
           )}
         </Stack>
       </CardContent>
