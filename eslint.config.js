@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'data/', 'web/dist/', 'docs/'] },
+  { ignores: ['dist/', 'coverage/', 'data/', 'web/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -70,7 +70,6 @@ export function BirthdayCard() {
         subheader="Save a date of birth, then get the greeting"
         slotProps={{
           title: { id: 'birthdays-title', component: 'h2', variant: 'h6' },
-          subheader: { color: 'text.secondary' },
         }}
       />
       <CardContent>

@@ -94,7 +94,6 @@ export function ItemsCard() {
         subheader="In the order they were added"
         slotProps={{
           title: { id: 'items-title', component: 'h2', variant: 'h6' },
-          subheader: { color: 'text.secondary' },
         }}
       />
       <CardContent>
@@ -126,14 +125,14 @@ export function ItemsCard() {
             Add
           </Button>
         </Stack>
+        <div aria-live="polite">
+          {added && (
+            <Alert severity="success" sx={{ mt: 2 }}>
+              Added “{added.name}” (#{added.id})
+            </Alert>
+          )}
+        </div>
         <Stack spacing={2} sx={{ mt: 2 }}>
-          <div aria-live="polite">
-            {added && (
-              <Alert severity="success">
-                Added “{added.name}” (#{added.id})
-              </Alert>
-            )}
-          </div>
           {addError !== undefined && <ErrorAlert message={addError} onRetry={() => void add()} />}
           {items.length > 0 && (
             <List dense aria-label="Items" data-testid="items-list">
