@@ -1,6 +1,6 @@
 import CssBaseline from '@mui/material/CssBaseline';
 import { ThemeProvider } from '@mui/material/styles';
-import { StrictMode } from 'react';
+import { StrictMode, startTransition } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createApiClient } from './api/client.js';
 import { ApiProvider } from './api/context.js';
@@ -15,13 +15,17 @@ const client = createApiClient({
   EventSource: window.EventSource,
 });
 
-createRoot(root).render(
-  <StrictMode>
-    <ThemeProvider theme={theme}>
-      <CssBaseline />
-      <ApiProvider client={client}>
-        <App />
-      </ApiProvider>
-    </ThemeProvider>
-  </StrictMode>,
-);
+// A transition lets React render the first page in slices that yield to the browser,
+// instead of one long task that holds up input on a slow phone.
+startTransition(() => {
+  createRoot(root).render(
+    <StrictMode>
+      <ThemeProvider theme={theme}>
+        <CssBaseline />
+        <ApiProvider client={client}>
+          <App />
+        </ApiProvider>
+      </ThemeProvider>
+    </StrictMode>,
+  );
+});

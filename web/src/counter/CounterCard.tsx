@@ -105,24 +105,27 @@ export function CounterCard() {
       />
       <CardContent>
         <Stack spacing={2} sx={{ alignItems: 'center', textAlign: 'center' }}>
-          {counter === undefined && loadError === undefined && (
-            <CircularProgress aria-label="Loading the stock" />
-          )}
-          {counter !== undefined && (
-            <Box role="status">
-              <Typography
-                variant="h2"
-                component="p"
-                data-testid="counter-value"
-                sx={{ fontWeight: 600 }}
-              >
-                {counter}
-              </Typography>
-              <Typography color="text.secondary">
-                {counter === 1 ? 'camera left' : 'cameras left'}
-              </Typography>
-            </Box>
-          )}
+          {/* As tall as the number it waits for, so nothing below jumps when it arrives. */}
+          <Box sx={{ minHeight: '6.5rem', display: 'grid', placeItems: 'center' }}>
+            {counter === undefined && loadError === undefined && (
+              <CircularProgress aria-label="Loading the stock" />
+            )}
+            {counter !== undefined && (
+              <div role="status">
+                <Typography
+                  variant="h2"
+                  component="p"
+                  data-testid="counter-value"
+                  sx={{ fontWeight: 600 }}
+                >
+                  {counter}
+                </Typography>
+                <Typography color="text.secondary">
+                  {counter === 1 ? 'camera left' : 'cameras left'}
+                </Typography>
+              </div>
+            )}
+          </Box>
           {loadError !== undefined && (
             <ErrorAlert message={loadError} onRetry={() => setAttempt((n) => n + 1)} />
           )}
