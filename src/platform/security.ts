@@ -10,8 +10,19 @@ import { HttpError } from './errors.js';
 export const securityPlugin = fp(
   async (app: FastifyInstance, { config }: { config: Config }) => {
     await app.register(helmet, {
-      // The API answers JSON only; the docs UI loosens this on its own routes.
-      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } },
+      // Everything from this origin only; the docs UI loosens this on its own routes.
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          fontSrc: ["'self'", 'data:'],
+          // Material UI (Emotion) writes its styles into <style> elements at run time.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          // The service cannot tell whether it is reached over TLS (a local stack, a LAN
+          // address); upgrading the page's requests there would leave it blank. HSTS does
+          // the upgrading wherever HTTPS is in front.
+          upgradeInsecureRequests: null,
+        },
+      },
     });
     if (config.RATE_LIMIT_MAX > 0) {
       await app.register(rateLimit, {

@@ -101,6 +101,24 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
       'x-request-id': expect.stringMatching(/^[\w-]{8,}$/) as string,
     });
   });
+
+  it('lets pages load scripts, styles and fonts from this origin only, over HTTP too', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: '/status' });
+    const policy = Object.fromEntries(
+      String(res.headers['content-security-policy'])
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .map(([name = '', ...values]) => [name, values.join(' ')]),
+    );
+    expect(policy).toMatchObject({
+      'default-src': "'self'",
+      'script-src': "'self'",
+      'style-src': "'self' 'unsafe-inline'",
+      'font-src': "'self' data:",
+      'object-src': "'none'",
+    });
+    expect(policy).not.toHaveProperty('upgrade-insecure-requests');
+  });
 });
 
 describe('draining', () => {
