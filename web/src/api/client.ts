@@ -46,7 +46,14 @@ export function createApiClient(deps: ApiClientDependencies) {
     headers: { 'content-type': 'application/json' },
   });
 
-  const read = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+  const read = async <T>(response: Response): Promise<T> => {
+    try {
+      return (await response.json()) as T;
+    } catch {
+      // Not the service's JSON: a captive portal or a misrouted proxy answered instead.
+      throw new ApiError(response.status, 'The answer was not from the service. Retry shortly.');
+    }
+  };
 
   return {
     counter: {

@@ -43,7 +43,7 @@ export function CounterCard() {
     api.counter.get().then(
       (value) => {
         if (!current) return;
-        setCounter(value);
+        show(value);
         setLoadError(undefined);
       },
       (error: unknown) => {
@@ -53,7 +53,7 @@ export function CounterCard() {
     return () => {
       current = false;
     };
-  }, [api, attempt]);
+  }, [api, attempt, show]);
 
   useEffect(
     () =>

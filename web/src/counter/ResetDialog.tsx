@@ -26,11 +26,13 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
   const [acceptedToken, setAcceptedToken] = useState<string>();
   const [needsToken, setNeedsToken] = useState(false);
   const [token, setToken] = useState('');
+  const [tokenRejected, setTokenRejected] = useState(false);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
   const close = () => {
     setError(undefined);
+    setTokenRejected(false);
     onClose();
   };
 
@@ -39,6 +41,7 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
     const attempt = needsToken ? token : acceptedToken;
     setBusy(true);
     setError(undefined);
+    setTokenRejected(false);
     try {
       onReset(await api.counter.reset(attempt));
       setAcceptedToken(attempt);
@@ -47,9 +50,8 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
       onClose();
     } catch (caught) {
       if (caught instanceof ApiError && caught.status === 401) {
-        if (needsToken) setError('That token was not accepted. Check it and try again.');
+        setTokenRejected(needsToken);
         setNeedsToken(true);
-        setAcceptedToken(undefined);
       } else {
         setError(messageOf(caught));
       }
@@ -79,11 +81,13 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
               autoComplete="off"
               value={token}
               onChange={(event) => setToken(event.target.value)}
-              error={error !== undefined}
-              helperText={error}
+              error={tokenRejected}
+              helperText={
+                tokenRejected ? 'That token was not accepted. Check it and try again.' : undefined
+              }
             />
           )}
-          {!needsToken && error !== undefined && (
+          {error !== undefined && (
             <Alert severity="error" role="alert" sx={{ mt: 2 }}>
               {error}
             </Alert>
