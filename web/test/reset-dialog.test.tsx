@@ -37,6 +37,14 @@ async function openFromMenu(user: UserEvent) {
   return screen.findByRole('dialog', { name: 'Reset the stock?' });
 }
 
+/** Resets in the open dialog: Reset, the token it then asks for, Reset again. */
+async function resetGivingTheToken(user: UserEvent) {
+  await user.click(screen.getByRole('button', { name: 'Reset' }));
+  await user.type(await screen.findByLabelText(/Admin token/), TOKEN);
+  await user.click(screen.getByRole('button', { name: 'Reset' }));
+  await dialogGone();
+}
+
 const dialogGone = () =>
   waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
 
@@ -105,10 +113,7 @@ describe('ResetDialog', () => {
       'PUT /reset': resetNeedingToken,
     });
     const user = await openResetDialog(service);
-    await user.click(screen.getByRole('button', { name: 'Reset' }));
-    await user.type(await screen.findByLabelText(/Admin token/), TOKEN);
-    await user.click(screen.getByRole('button', { name: 'Reset' }));
-    await dialogGone();
+    await resetGivingTheToken(user);
 
     const dialog = await openFromMenu(user);
     expect(within(dialog).queryByLabelText(/Admin token/)).not.toBeInTheDocument();
@@ -125,10 +130,7 @@ describe('ResetDialog', () => {
       'PUT /reset': resetNeedingToken,
     });
     const user = await openResetDialog(service);
-    await user.click(screen.getByRole('button', { name: 'Reset' }));
-    await user.type(await screen.findByLabelText(/Admin token/), TOKEN);
-    await user.click(screen.getByRole('button', { name: 'Reset' }));
-    await dialogGone();
+    await resetGivingTheToken(user);
 
     // The token was rotated on the service.
     service.on('PUT /reset', failWith(401, UNAUTHORIZED));

@@ -1,14 +1,12 @@
 import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
-import Card from '@mui/material/Card';
-import CardContent from '@mui/material/CardContent';
-import CardHeader from '@mui/material/CardHeader';
 import Stack from '@mui/material/Stack';
 import TextField from '@mui/material/TextField';
 import { useState, type SubmitEvent } from 'react';
 import { ApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
+import { SectionCard } from '../components/SectionCard.js';
 
 type Field = 'username' | 'dateOfBirth';
 type Outcome =
@@ -64,64 +62,59 @@ export function BirthdayCard() {
   };
 
   return (
-    <Card component="section" aria-labelledby="birthdays-title" sx={{ height: '100%' }}>
-      <CardHeader
-        title="Birthdays"
-        subheader="Save a date of birth, then get the greeting"
-        slotProps={{
-          title: { id: 'birthdays-title', component: 'h2', variant: 'h6' },
+    <SectionCard
+      id="birthdays"
+      title="Birthdays"
+      subheader="Save a date of birth, then get the greeting"
+    >
+      <Stack
+        component="form"
+        spacing={2}
+        noValidate
+        onSubmit={(event: SubmitEvent) => {
+          event.preventDefault();
+          void run('save');
         }}
-      />
-      <CardContent>
-        <Stack
-          component="form"
-          spacing={2}
-          noValidate
-          onSubmit={(event: SubmitEvent) => {
-            event.preventDefault();
-            void run('save');
-          }}
-        >
-          <TextField
-            label="Username"
-            name="username"
-            autoComplete="off"
-            value={username}
-            onChange={(event) => edit('username', event.target.value)}
-            error={fieldErrors.username !== undefined}
-            helperText={fieldErrors.username ?? 'Letters only, up to 64'}
-          />
-          <TextField
-            label="Date of birth"
-            name="dateOfBirth"
-            type="date"
-            value={dateOfBirth}
-            onChange={(event) => edit('dateOfBirth', event.target.value)}
-            error={fieldErrors.dateOfBirth !== undefined}
-            helperText={fieldErrors.dateOfBirth ?? 'Before today'}
-            slotProps={{ inputLabel: { shrink: true }, htmlInput: { max: yesterday() } }}
-          />
-          <Stack direction="row" spacing={1}>
-            <Button type="submit" variant="contained" loading={busy === 'save'}>
-              Save
-            </Button>
-            <Button variant="outlined" loading={busy === 'greet'} onClick={() => void run('greet')}>
-              Greet
-            </Button>
-          </Stack>
-          <div aria-live="polite">
-            {outcome?.kind === 'greeting' && (
-              <Alert severity="success" data-testid="greeting">
-                {outcome.message}
-              </Alert>
-            )}
-            {outcome?.kind === 'unknown' && <Alert severity="info">{outcome.message}</Alert>}
-          </div>
-          {outcome?.kind === 'failure' && (
-            <ErrorAlert message={outcome.message} onRetry={outcome.retry} />
-          )}
+      >
+        <TextField
+          label="Username"
+          name="username"
+          autoComplete="off"
+          value={username}
+          onChange={(event) => edit('username', event.target.value)}
+          error={fieldErrors.username !== undefined}
+          helperText={fieldErrors.username ?? 'Letters only, up to 64'}
+        />
+        <TextField
+          label="Date of birth"
+          name="dateOfBirth"
+          type="date"
+          value={dateOfBirth}
+          onChange={(event) => edit('dateOfBirth', event.target.value)}
+          error={fieldErrors.dateOfBirth !== undefined}
+          helperText={fieldErrors.dateOfBirth ?? 'Before today'}
+          slotProps={{ inputLabel: { shrink: true }, htmlInput: { max: yesterday() } }}
+        />
+        <Stack direction="row" spacing={1}>
+          <Button type="submit" variant="contained" loading={busy === 'save'}>
+            Save
+          </Button>
+          <Button variant="outlined" loading={busy === 'greet'} onClick={() => void run('greet')}>
+            Greet
+          </Button>
         </Stack>
-      </CardContent>
-    </Card>
+        <div aria-live="polite">
+          {outcome?.kind === 'greeting' && (
+            <Alert severity="success" data-testid="greeting">
+              {outcome.message}
+            </Alert>
+          )}
+          {outcome?.kind === 'unknown' && <Alert severity="info">{outcome.message}</Alert>}
+        </div>
+        {outcome?.kind === 'failure' && (
+          <ErrorAlert message={outcome.message} onRetry={outcome.retry} />
+        )}
+      </Stack>
+    </SectionCard>
   );
 }

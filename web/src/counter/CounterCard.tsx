@@ -1,10 +1,7 @@
 import SettingsIcon from '@mui/icons-material/Settings';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
-import Card from '@mui/material/Card';
 import CardActions from '@mui/material/CardActions';
-import CardContent from '@mui/material/CardContent';
-import CardHeader from '@mui/material/CardHeader';
 import CircularProgress from '@mui/material/CircularProgress';
 import IconButton from '@mui/material/IconButton';
 import Menu from '@mui/material/Menu';
@@ -15,6 +12,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, type StreamStatus } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
+import { SectionCard } from '../components/SectionCard.js';
 import { LiveStatus } from './LiveStatus.js';
 import { ResetDialog } from './ResetDialog.js';
 
@@ -87,64 +85,61 @@ export function CounterCard() {
 
   const soldOut = counter === 0;
   return (
-    <Card component="section" aria-labelledby="counter-title">
-      <CardHeader
-        title="Cameras in stock"
-        slotProps={{ title: { id: 'counter-title', component: 'h2', variant: 'h6' } }}
-        action={
-          <IconButton
-            aria-label="Settings"
-            aria-haspopup="menu"
-            aria-controls={menuAnchor ? 'counter-settings' : undefined}
-            aria-expanded={menuAnchor ? 'true' : undefined}
-            onClick={(event) => setMenuAnchor(event.currentTarget)}
-          >
-            <SettingsIcon />
-          </IconButton>
-        }
-      />
-      <CardContent>
-        <Stack spacing={2} sx={{ alignItems: 'center', textAlign: 'center' }}>
-          {/* As tall as the number it waits for, so nothing below jumps when it arrives. */}
-          <Box sx={{ minHeight: '6.5rem', display: 'grid', placeItems: 'center' }}>
-            {counter === undefined && loadError === undefined && (
-              <CircularProgress aria-label="Loading the stock" />
-            )}
-            {counter !== undefined && (
-              <div role="status">
-                <Typography
-                  variant="h2"
-                  component="p"
-                  data-testid="counter-value"
-                  sx={{ fontWeight: 600 }}
-                >
-                  {counter}
-                </Typography>
-                <Typography color="text.secondary">
-                  {counter === 1 ? 'camera left' : 'cameras left'}
-                </Typography>
-              </div>
-            )}
-          </Box>
-          {loadError !== undefined && (
-            <ErrorAlert message={loadError} onRetry={() => setAttempt((n) => n + 1)} />
-          )}
-          {saleError !== undefined && (
-            <ErrorAlert message={saleError} onRetry={() => void sell()} />
-          )}
-          <LiveStatus status={stream} />
-        </Stack>
-      </CardContent>
-      <CardActions sx={{ justifyContent: 'center', pb: 3 }}>
-        <Button
-          variant="contained"
-          size="large"
-          disabled={counter === undefined || soldOut}
-          onClick={() => void sell()}
+    <SectionCard
+      id="counter"
+      title="Cameras in stock"
+      action={
+        <IconButton
+          aria-label="Settings"
+          aria-haspopup="menu"
+          aria-controls={menuAnchor ? 'counter-settings' : undefined}
+          aria-expanded={menuAnchor ? 'true' : undefined}
+          onClick={(event) => setMenuAnchor(event.currentTarget)}
         >
-          {soldOut ? 'Sold out' : 'Sell one camera'}
-        </Button>
-      </CardActions>
+          <SettingsIcon />
+        </IconButton>
+      }
+      footer={
+        <CardActions sx={{ justifyContent: 'center', pb: 3 }}>
+          <Button
+            variant="contained"
+            size="large"
+            disabled={counter === undefined || soldOut}
+            onClick={() => void sell()}
+          >
+            {soldOut ? 'Sold out' : 'Sell one camera'}
+          </Button>
+        </CardActions>
+      }
+    >
+      <Stack spacing={2} sx={{ alignItems: 'center', textAlign: 'center' }}>
+        {/* As tall as the number it waits for, so nothing below jumps when it arrives. */}
+        <Box sx={{ minHeight: '6.5rem', display: 'grid', placeItems: 'center' }}>
+          {counter === undefined && loadError === undefined && (
+            <CircularProgress aria-label="Loading the stock" />
+          )}
+          {counter !== undefined && (
+            <div role="status">
+              <Typography
+                variant="h2"
+                component="p"
+                data-testid="counter-value"
+                sx={{ fontWeight: 600 }}
+              >
+                {counter}
+              </Typography>
+              <Typography color="text.secondary">
+                {counter === 1 ? 'camera left' : 'cameras left'}
+              </Typography>
+            </div>
+          )}
+        </Box>
+        {loadError !== undefined && (
+          <ErrorAlert message={loadError} onRetry={() => setAttempt((n) => n + 1)} />
+        )}
+        {saleError !== undefined && <ErrorAlert message={saleError} onRetry={() => void sell()} />}
+        <LiveStatus status={stream} />
+      </Stack>
       <Menu
         id="counter-settings"
         anchorEl={menuAnchor}
@@ -161,6 +156,6 @@ export function CounterCard() {
         </MenuItem>
       </Menu>
       <ResetDialog open={resetOpen} onClose={() => setResetOpen(false)} onReset={show} />
-    </Card>
+    </SectionCard>
   );
 }

@@ -1,8 +1,5 @@
 import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
-import Card from '@mui/material/Card';
-import CardContent from '@mui/material/CardContent';
-import CardHeader from '@mui/material/CardHeader';
 import CircularProgress from '@mui/material/CircularProgress';
 import List from '@mui/material/List';
 import ListItem from '@mui/material/ListItem';
@@ -14,6 +11,7 @@ import { useEffect, useState, type SubmitEvent } from 'react';
 import { ApiError, type Item } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
+import { SectionCard } from '../components/SectionCard.js';
 
 /** Items in creation (id) order, each once, however pages and new items arrive. */
 function merge(current: Item[], incoming: Item[]): Item[] {
@@ -88,80 +86,71 @@ export function ItemsCard() {
   };
 
   return (
-    <Card component="section" aria-labelledby="items-title" sx={{ height: '100%' }}>
-      <CardHeader
-        title="Items"
-        subheader="In the order they were added"
-        slotProps={{
-          title: { id: 'items-title', component: 'h2', variant: 'h6' },
+    <SectionCard id="items" title="Items" subheader="In the order they were added">
+      <Stack
+        component="form"
+        direction="row"
+        spacing={1}
+        noValidate
+        sx={{ alignItems: 'flex-start' }}
+        onSubmit={(event: SubmitEvent) => {
+          event.preventDefault();
+          void add();
         }}
-      />
-      <CardContent>
-        <Stack
-          component="form"
-          direction="row"
-          spacing={1}
-          noValidate
-          sx={{ alignItems: 'flex-start' }}
-          onSubmit={(event: SubmitEvent) => {
-            event.preventDefault();
-            void add();
+      >
+        <TextField
+          label="Item name"
+          name="name"
+          autoComplete="off"
+          fullWidth
+          value={name}
+          onChange={(event) => {
+            setName(event.target.value);
+            setNameError(undefined);
           }}
-        >
-          <TextField
-            label="Item name"
-            name="name"
-            autoComplete="off"
-            fullWidth
-            value={name}
-            onChange={(event) => {
-              setName(event.target.value);
-              setNameError(undefined);
-            }}
-            error={nameError !== undefined}
-            helperText={nameError ?? '1 to 200 characters'}
-          />
-          <Button type="submit" variant="contained" loading={adding} sx={{ mt: 1 }}>
-            Add
-          </Button>
-        </Stack>
-        <div aria-live="polite">
-          {added && (
-            <Alert severity="success" sx={{ mt: 2 }}>
-              Added “{added.name}” (#{added.id})
-            </Alert>
-          )}
-        </div>
-        <Stack spacing={2} sx={{ mt: 2 }}>
-          {addError !== undefined && <ErrorAlert message={addError} onRetry={() => void add()} />}
-          {items.length > 0 && (
-            <List dense aria-label="Items" data-testid="items-list">
-              {items.map((item) => (
-                <ListItem
-                  key={item.id}
-                  divider
-                  sx={item.id === added?.id ? { bgcolor: 'action.selected' } : undefined}
-                >
-                  <ListItemText
-                    primary={item.name}
-                    secondary={`#${item.id} · ${createdAt.format(new Date(item.createdAt))}`}
-                  />
-                </ListItem>
-              ))}
-            </List>
-          )}
-          {!loading && loadFailure === undefined && items.length === 0 && (
-            <Typography color="text.secondary">No items yet. Add the first one above.</Typography>
-          )}
-          {loadFailure !== undefined && (
-            <ErrorAlert message={loadFailure} onRetry={() => requestPage(request.page)} />
-          )}
-          {loading && <CircularProgress aria-label="Loading items" sx={{ alignSelf: 'center' }} />}
-          {!loading && next !== undefined && loadFailure === undefined && (
-            <Button onClick={() => requestPage(next)}>Load more</Button>
-          )}
-        </Stack>
-      </CardContent>
-    </Card>
+          error={nameError !== undefined}
+          helperText={nameError ?? '1 to 200 characters'}
+        />
+        <Button type="submit" variant="contained" loading={adding} sx={{ mt: 1 }}>
+          Add
+        </Button>
+      </Stack>
+      <div aria-live="polite">
+        {added && (
+          <Alert severity="success" sx={{ mt: 2 }}>
+            Added “{added.name}” (#{added.id})
+          </Alert>
+        )}
+      </div>
+      <Stack spacing={2} sx={{ mt: 2 }}>
+        {addError !== undefined && <ErrorAlert message={addError} onRetry={() => void add()} />}
+        {items.length > 0 && (
+          <List dense aria-label="Items" data-testid="items-list">
+            {items.map((item) => (
+              <ListItem
+                key={item.id}
+                divider
+                sx={item.id === added?.id ? { bgcolor: 'action.selected' } : undefined}
+              >
+                <ListItemText
+                  primary={item.name}
+                  secondary={`#${item.id} · ${createdAt.format(new Date(item.createdAt))}`}
+                />
+              </ListItem>
+            ))}
+          </List>
+        )}
+        {!loading && loadFailure === undefined && items.length === 0 && (
+          <Typography color="text.secondary">No items yet. Add the first one above.</Typography>
+        )}
+        {loadFailure !== undefined && (
+          <ErrorAlert message={loadFailure} onRetry={() => requestPage(request.page)} />
+        )}
+        {loading && <CircularProgress aria-label="Loading items" sx={{ alignSelf: 'center' }} />}
+        {!loading && next !== undefined && loadFailure === undefined && (
+          <Button onClick={() => requestPage(next)}>Load more</Button>
+        )}
+      </Stack>
+    </SectionCard>
   );
 }
