@@ -32,6 +32,8 @@ describe.runIf(realServersAvailable)('the service process', () => {
         ADMIN_TOKEN: token,
         // Long enough to probe both endpoints during the drain on a loaded CI machine.
         SHUTDOWN_DRAIN_MS: '3000',
+        // Sales held on the lock must outlast the drain, not be cancelled by a timeout.
+        DATABASE_TIMEOUT_MS: '30000',
         RATE_LIMIT_MAX: '0',
       },
       await freePort(),
@@ -115,6 +117,11 @@ describe.runIf(realServersAvailable)('the service process', () => {
       });
 
       service.child.kill('SIGTERM');
+      // A probe sent before the signal is handled would wait for a pool connection (all
+      // held by the sales) and answer for the moment it was asked: look only after.
+      await waitFor('the drain to begin', async () =>
+        service.logs.some((line) => line.msg === 'shutdown: draining (readiness now 503)'),
+      );
       await waitFor(
         'readiness to turn 503',
         async () => (await fetch(`${service.baseUrl}/readyz`)).status === 503,
