@@ -71,6 +71,33 @@ describe.runIf(browserAvailable && realServersAvailable)('the counter card in a 
     await expect.poll(() => counterOf(page).textContent()).toBe('0');
   });
 
+  it('resets from the keyboard alone, focus going back where it was', async () => {
+    expect((await site.api('POST', '/decrement')).status).toBe(200);
+    const page = await site.open();
+    const focused = page.locator(':focus');
+    await page.getByRole('button', { name: 'Settings' }).focus();
+
+    await page.keyboard.press('Enter');
+    // The menu opens with its first item focused.
+    await expect.poll(() => focused.textContent()).toBe('Reset stock…');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Reset the stock?' });
+    await dialog.waitFor();
+    // Focus stays inside the dialog: Cancel, then Reset.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await expect.poll(() => focused.textContent()).toBe('Reset');
+    await page.keyboard.press('Enter');
+    // The token field takes focus; Enter submits the form.
+    await expect.poll(() => focused.getAttribute('type')).toBe('password');
+    await page.keyboard.type(ADMIN_TOKEN);
+    await page.keyboard.press('Enter');
+
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => counterOf(page).textContent()).toBe(String(STOCK));
+    await expect.poll(() => focused.getAttribute('aria-label')).toBe('Settings');
+  });
+
   it('sells from the keyboard alone', async () => {
     const page = await site.open();
     await sellButton(page).focus();
