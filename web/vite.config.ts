@@ -3,8 +3,10 @@ import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
 
 // Everything the service answers besides the UI; the dev server hands these to the API.
-const API_PATHS = ['/items', '/counter', '/decrement', '/reset', '/hello', '/status'];
-const PLATFORM_PATHS = ['/healthz', '/readyz', '/metrics', '/docs'];
+const API_PATHS = [
+  ...['/items', '/counter', '/decrement', '/reset', '/hello'],
+  ...['/status', '/healthz', '/readyz', '/metrics', '/docs'],
+];
 // The API's own PORT variable, so `npm run dev` on another port still reaches it.
 const apiTarget = `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
 
@@ -39,8 +41,6 @@ export default defineConfig({
     host: '127.0.0.1',
     port: 5173,
     strictPort: true,
-    proxy: Object.fromEntries(
-      [...API_PATHS, ...PLATFORM_PATHS].map((path) => [path, { target: apiTarget }]),
-    ),
+    proxy: Object.fromEntries(API_PATHS.map((path) => [path, { target: apiTarget }])),
   },
 });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** Where `npm run build` puts the web UI, from `src/platform/` and `dist/platform/` alike. */
-export const WEB_UI_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+const WEB_UI_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 // Vite names every asset by its content hash: a changed file is a new URL.
 const HASHED_ASSET_CACHE = 'public, max-age=31536000, immutable';

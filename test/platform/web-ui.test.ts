@@ -19,8 +19,10 @@ async function expectNotFound(app: FastifyInstance, url: string): Promise<void> 
   });
 }
 
-async function appServing(root: string): Promise<FastifyInstance> {
-  const app = Fastify();
+/** A bare app with only the errors and web UI plugins; its log lines go to `logs`. */
+async function appServing(root: string, logs: { msg?: string }[] = []): Promise<FastifyInstance> {
+  const stream = { write: (line: string) => logs.push(JSON.parse(line) as { msg?: string }) };
+  const app = Fastify({ logger: { level: 'info', stream } });
   await app.register(errorsPlugin);
   await app.register(webUiPlugin, { root });
   await app.ready();
@@ -78,10 +80,14 @@ describe('web UI plugin', () => {
 });
 
 describe('web UI plugin without a build', () => {
-  it('leaves / to the JSON 404', async () => {
+  it('leaves / to the JSON 404 and says why in the log', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'shipshape-web-'));
-    const app = await appServing(`${empty}/`);
+    const logs: { msg?: string }[] = [];
+    const app = await appServing(`${empty}/`, logs);
     await expectNotFound(app, '/');
+    expect(logs.map((line) => line.msg)).toContain(
+      'web UI not built: serving the API only (npm run build builds it)',
+    );
     await app.close();
     await rm(empty, { recursive: true });
   });

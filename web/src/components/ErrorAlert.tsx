@@ -6,7 +6,6 @@ export function ErrorAlert({ message, onRetry }: { message: string; onRetry?: ()
   return (
     <Alert
       severity="error"
-      role="alert"
       action={
         onRetry && (
           <Button color="inherit" size="small" onClick={onRetry}>

@@ -88,7 +88,7 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
             />
           )}
           {error !== undefined && (
-            <Alert severity="error" role="alert" sx={{ mt: 2 }}>
+            <Alert severity="error" sx={{ mt: 2 }}>
               {error}
             </Alert>
           )}
