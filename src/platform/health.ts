@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { Gauge } from 'prom-client';
 import Type from 'typebox';
 import type { Config } from '../config.js';
 import { ErrorSchema, sendError } from './errors.js';
@@ -96,16 +97,33 @@ export const healthPlugin = fp(
         },
       },
       async (_request, reply) => {
-        if (draining) return sendError(reply, 503, 'Draining: shutting down');
-        if (!app.databaseReadiness.ready) return sendError(reply, 503, 'Database not ready');
-        try {
-          await app.database.query('SELECT 1');
-        } catch {
-          return sendError(reply, 503, 'Database unreachable');
-        }
+        const problem = await readinessProblem();
+        if (problem !== undefined) return sendError(reply, 503, problem);
         return { status: 'ready' };
       },
     );
+
+    // The same answer for Prometheus, so an alert sees a replica its load balancer skips.
+    new Gauge({
+      name: 'service_ready',
+      help: '1 while this replica answers /readyz with 200',
+      registers: [app.metrics.registry],
+      async collect() {
+        this.set((await readinessProblem()) === undefined ? 1 : 0);
+      },
+    });
+
+    /** Why this replica should get no traffic now, or undefined when it should. */
+    async function readinessProblem(): Promise<string | undefined> {
+      if (draining) return 'Draining: shutting down';
+      if (!app.databaseReadiness.ready) return 'Database not ready';
+      try {
+        await app.database.query('SELECT 1');
+      } catch {
+        return 'Database unreachable';
+      }
+      return undefined;
+    }
   },
-  { name: 'health', dependencies: ['database', 'cache'] },
+  { name: 'health', dependencies: ['metrics', 'database', 'cache'] },
 );

@@ -49,6 +49,7 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
       /^nodejs_eventloop_lag_seconds \d/m,
       /^process_resident_memory_bytes \d+/m,
       /^cameras_in_stock \d+/m,
+      /^service_ready 1$/m,
     ]) {
       expect(res.body).toMatch(line);
     }
@@ -126,8 +127,10 @@ describe('draining', () => {
     const app = await startApp(testConfig());
     try {
       app.lifecycle.beginDrain();
-      const [health, ready, status] = await Promise.all(
-        ['/healthz', '/readyz', '/status'].map((url) => app.inject({ method: 'GET', url })),
+      const [health, ready, status, metrics] = await Promise.all(
+        ['/healthz', '/readyz', '/status', '/metrics'].map((url) =>
+          app.inject({ method: 'GET', url }),
+        ),
       );
       expect(health?.statusCode).toBe(200);
       expect({ status: ready?.statusCode, body: ready?.json<unknown>() }).toEqual({
@@ -135,6 +138,7 @@ describe('draining', () => {
         body: { statusCode: 503, error: 'Service Unavailable', message: 'Draining: shutting down' },
       });
       expect(status?.json()).toMatchObject({ ready: false });
+      expect(metrics?.body).toMatch(/^service_ready 0$/m);
       // Keep-alive clients are told to reconnect, to a replica that is not leaving.
       expect(health?.headers.connection).toBe('close');
     } finally {

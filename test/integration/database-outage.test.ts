@@ -72,6 +72,10 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
 
       await proxy.cut();
       await waitFor('readiness to fail', async () => (await status(app, '/readyz')) === 503);
+      // What the readiness alert reads: the scrape itself still answers.
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toMatch(/^service_ready 0$/m);
       const write = await app.inject({ method: 'POST', url: '/items', payload: { name: 'lost' } });
       expect({ status: write.statusCode, retryAfter: write.headers['retry-after'] }).toEqual({
         status: 503,
