@@ -70,3 +70,21 @@ describe.runIf(realServersAvailable)('npm run migrate (src/migrate.ts)', () => {
     expect(out).toContain('migrate: failed');
   });
 });
+
+describe("the container's health check (src/healthcheck.ts)", () => {
+  it('exits 0 while the service is alive, 1 with a reason once it is gone', async () => {
+    const port = await freePort();
+    const service = await startService({ DATA_DIR: 'memory://', SHUTDOWN_DRAIN_MS: '0' }, port);
+    // The image listens on 0.0.0.0; the check then asks loopback, where this service is.
+    const env = { HOST: '0.0.0.0', PORT: String(port) };
+    try {
+      expect(await finish(runEntry('src/healthcheck.ts', env))).toEqual({ code: 0, out: '' });
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+    const { code, out } = await finish(runEntry('src/healthcheck.ts', env));
+    expect(code).toBe(1);
+    expect(out).toMatch(/^healthcheck: /);
+  });
+});
