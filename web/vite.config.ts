@@ -9,6 +9,8 @@ const API_PATHS = [
 ];
 // The API's own PORT variable, so `npm run dev` on another port still reaches it.
 const apiTarget = `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+// And its HOST: in a container (compose's dev profile) both listen on 0.0.0.0.
+const devHost = process.env.HOST ?? '127.0.0.1';
 
 /**
  * Writes .br and .gz beside every text file of the build, so the service sends them
@@ -38,7 +40,7 @@ export default defineConfig({
   plugins: [react(), precompress()],
   build: { outDir: 'dist', emptyOutDir: true },
   server: {
-    host: '127.0.0.1',
+    host: devHost,
     port: 5173,
     strictPort: true,
     proxy: Object.fromEntries(API_PATHS.map((path) => [path, { target: apiTarget }])),
