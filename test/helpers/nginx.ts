@@ -27,15 +27,24 @@ if (!nginxAvailable) {
 const UPSTREAM_SERVER = /^(\s*)server app:3000( [^;]*)?;$/m;
 const LISTEN = /^(\s*)listen 8080;$/m;
 
-/** The committed config, listening on 127.0.0.1:`port` in front of replicas on `upstreamPorts`. */
-export function renderNginxConfig(port: number, upstreamPorts: number[]): string {
+/** A replica's port on 127.0.0.1, with a weight when one must be picked first. */
+export type Upstream = number | { port: number; weight: number };
+
+/** The committed config, listening on 127.0.0.1:`port` in front of `upstreams`. */
+export function renderNginxConfig(port: number, upstreams: Upstream[]): string {
   const config = readFileSync(NGINX_CONFIG, 'utf8');
   if (!UPSTREAM_SERVER.test(config) || !LISTEN.test(config)) {
     throw new Error('nginx.conf no longer has `server app:3000 …;` and `listen 8080;`');
   }
+  const server = (upstream: Upstream) =>
+    typeof upstream === 'number'
+      ? `server 127.0.0.1:${upstream}`
+      : `server 127.0.0.1:${upstream.port} weight=${upstream.weight}`;
   return config
     .replace(UPSTREAM_SERVER, (_line, indent: string, parameters = '') =>
-      upstreamPorts.map((p) => `${indent}server 127.0.0.1:${p}${parameters as string};`).join('\n'),
+      upstreams
+        .map((upstream) => `${indent}${server(upstream)}${parameters as string};`)
+        .join('\n'),
     )
     .replace(LISTEN, `$1listen 127.0.0.1:${port};`);
 }
@@ -73,9 +82,9 @@ export interface RunningNginx {
   stop: () => Promise<void>;
 }
 
-/** Runs the committed config on 127.0.0.1:`port` in front of `upstreamPorts`. */
-export async function startNginx(port: number, upstreamPorts: number[]): Promise<RunningNginx> {
-  const { dir, args } = prepare(renderNginxConfig(port, upstreamPorts));
+/** Runs the committed config on 127.0.0.1:`port` in front of `upstreams`. */
+export async function startNginx(port: number, upstreams: Upstream[]): Promise<RunningNginx> {
+  const { dir, args } = prepare(renderNginxConfig(port, upstreams));
   // The access log goes to /dev/stdout, as in the container; here that is a file to read.
   const logFile = join(dir, 'access.log');
   const stdout = openSync(logFile, 'a');
