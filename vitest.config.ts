@@ -24,7 +24,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts', 'web/src/**/*.{ts,tsx}'],
-      exclude: ['src/main.ts', 'src/migrate.ts', 'web/src/main.tsx'],
+      exclude: ['src/main.ts', 'src/migrate.ts', 'src/healthcheck.ts', 'web/src/main.tsx'],
       reporter: ['text-summary', 'lcov'],
       thresholds: { lines: 85, functions: 85, branches: 75, statements: 85 },
     },
