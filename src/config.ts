@@ -26,6 +26,12 @@ export const EnvSchema = Type.Object({
       description: 'PostgreSQL connection string; unset means embedded PGlite in DATA_DIR',
     }),
   ),
+  DATABASE_PASSWORD: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'password for DATABASE_URL, apart so a secret store can inject it alone',
+    }),
+  ),
   DATA_DIR: Type.String({
     minLength: 1,
     default: './data',
@@ -37,6 +43,12 @@ export const EnvSchema = Type.Object({
     Type.String({
       pattern: '^rediss?://',
       description: 'Redis for the shared cache; unset means an in-process LRU',
+    }),
+  ),
+  REDIS_PASSWORD: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'password (AUTH token) for REDIS_URL, apart so a secret store can inject it',
     }),
   ),
   REDIS_KEY_PREFIX: Type.String({
@@ -81,7 +93,9 @@ type Env = Static<typeof EnvSchema>;
 
 /** The validated configuration: one frozen object, read only here. */
 export type Config = Readonly<
-  Omit<Env, 'TRUST_PROXY'> & { TRUST_PROXY: boolean | number | string[] }
+  Omit<Env, 'TRUST_PROXY' | 'DATABASE_PASSWORD' | 'REDIS_PASSWORD'> & {
+    TRUST_PROXY: boolean | number | string[];
+  }
 >;
 
 /** Thrown with one line per bad variable, so an operator fixes them all at once. */
@@ -105,8 +119,47 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const trustProxy = parseTrustProxy(value.TRUST_PROXY);
   if (trustProxy === undefined)
     problems.push('TRUST_PROXY: must be true, false, a hop count or a list of addresses');
+  const databaseUrl = withPassword(
+    'DATABASE',
+    value.DATABASE_URL,
+    value.DATABASE_PASSWORD,
+    problems,
+  );
+  const redisUrl = withPassword('REDIS', value.REDIS_URL, value.REDIS_PASSWORD, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...value, TRUST_PROXY: trustProxy ?? false });
+  // The passwords live on only inside their URLs, which every log line already redacts.
+  delete value.DATABASE_PASSWORD;
+  delete value.REDIS_PASSWORD;
+  return Object.freeze({
+    ...value,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    TRUST_PROXY: trustProxy ?? false,
+  });
+}
+
+/**
+ * Puts a separately given password into its URL: secret stores (ECS secrets, Kubernetes
+ * Secrets) inject one value, while the address stays plain, reviewable configuration.
+ */
+function withPassword(
+  prefix: 'DATABASE' | 'REDIS',
+  url: string | undefined,
+  password: string | undefined,
+  problems: string[],
+): string | undefined {
+  if (password === undefined || url === undefined) {
+    if (password !== undefined) problems.push(`${prefix}_PASSWORD: set without ${prefix}_URL`);
+    return url;
+  }
+  const parsed = URL.parse(url);
+  if (parsed === null) return url; // the schema check has already named the bad URL
+  if (parsed.password !== '') {
+    problems.push(`${prefix}_PASSWORD: ${prefix}_URL already holds a password; keep only one`);
+    return url;
+  }
+  parsed.password = encodeURIComponent(password);
+  return parsed.href;
 }
 
 function schemaProblems(value: Env, raw: Record<string, unknown>): string[] {
@@ -122,7 +175,7 @@ function schemaProblems(value: Env, raw: Record<string, unknown>): string[] {
 }
 
 function redact(key: string, value: unknown): string {
-  if (key === 'ADMIN_TOKEN') return '<redacted>';
+  if (key === 'ADMIN_TOKEN' || key.endsWith('_PASSWORD')) return '<redacted>';
   if (key.endsWith('_URL') && typeof value === 'string')
     return value.replace(/\/\/[^@/]*@/, '//***@');
   return String(value);

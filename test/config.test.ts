@@ -60,6 +60,33 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/^TRUST_PROXY: /m);
   });
 
+  it('puts separately injected passwords into their URLs, encoded', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://shipshape@db.internal:5432/shipshape?sslmode=no-verify',
+      DATABASE_PASSWORD: 'p@ss/word:1%',
+      REDIS_URL: 'rediss://cache.internal:6379',
+      REDIS_PASSWORD: 'token#2',
+    });
+    const database = new URL(config.DATABASE_URL ?? '');
+    expect(decodeURIComponent(database.password)).toBe('p@ss/word:1%');
+    expect(database.username).toBe('shipshape');
+    expect(database.search).toBe('?sslmode=no-verify');
+    expect(config.REDIS_URL).toBe('rediss://:token%232@cache.internal:6379');
+    expect(config).not.toHaveProperty('DATABASE_PASSWORD');
+    expect(config).not.toHaveProperty('REDIS_PASSWORD');
+  });
+
+  it('rejects a password without its URL, or a second password for one URL', () => {
+    const problems = problemsOf({
+      DATABASE_URL: 'postgres://user:hunter2@db/x',
+      DATABASE_PASSWORD: 'other-secret',
+      REDIS_PASSWORD: 'orphan-secret',
+    }).join('\n');
+    expect(problems).toMatch(/^DATABASE_PASSWORD: DATABASE_URL already holds a password/m);
+    expect(problems).toMatch(/^REDIS_PASSWORD: set without REDIS_URL/m);
+    expect(problems).not.toMatch(/hunter2|other-secret|orphan-secret/);
+  });
+
   it('never prints a secret it rejects', () => {
     const message = problemsOf({
       ADMIN_TOKEN: 'short-secret',
