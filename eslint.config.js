@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'data/', 'web/dist/'] },
+  { ignores: ['dist/', 'coverage/', 'data/', 'web/dist/', 'infra/aws/cdk.out/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -9,6 +9,11 @@ export default defineConfig({
     projects: [
       // The service: unit, HTTP, integration, process and browser (e2e) tests.
       { extends: true, test: { name: 'api', include: ['test/**/*.test.ts'] } },
+      // The AWS CDK app: assertions on the synthesized CloudFormation, offline.
+      {
+        extends: true,
+        test: { name: 'infra', root: './infra/aws', include: ['test/**/*.test.ts'] },
+      },
       // The web UI's views, rendered in happy-dom with the Vite config that builds them.
       {
         extends: './web/vite.config.ts',

@@ -1,0 +1,38 @@
+import { Duration } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { EnvironmentConfig } from './types';
+
+/** Production: three AZs, a standby database, a cache replica, blue/green deploys. */
+export const production: EnvironmentConfig = {
+  name: 'production',
+  region: 'eu-west-1',
+  availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+  natGateways: 3,
+  domain: {
+    domainName: 'shipshape.example.com',
+    hostedZone: { id: 'Z0EXAMPLEPRODUCTION', name: 'shipshape.example.com' },
+  },
+  alarmEmails: [],
+  database: {
+    instanceType: 'm7g.large',
+    multiAz: true,
+    deletionProtection: true,
+    backupRetention: Duration.days(14),
+    allocatedStorageGiB: 50,
+    maxAllocatedStorageGiB: 500,
+    maxConnections: 800,
+  },
+  cache: { nodeType: 'cache.t4g.small', nodes: 2 },
+  service: {
+    cpu: 512,
+    memoryMiB: 1024,
+    minTasks: 3,
+    maxTasks: 12,
+    deployment: { strategy: 'blue-green', bakeTime: Duration.minutes(10) },
+    // 12 tasks × 20 = 240 connections, well under the instance's max_connections.
+    databasePoolMax: 20,
+    requestsPerMinutePerClient: 600,
+    requestsPerTaskPerMinute: 3000,
+    logRetention: RetentionDays.THREE_MONTHS,
+  },
+};

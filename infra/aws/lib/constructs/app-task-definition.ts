@@ -1,0 +1,127 @@
+import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../../config/types';
+import { DATABASE_NAME, DATABASE_USER } from './database';
+
+export const APP_PORT = 3000;
+
+export interface AppTaskDefinitionProps {
+  /** `serve` runs the service; `migrate` applies pending migrations and exits. */
+  readonly role: 'serve' | 'migrate';
+  readonly repository: ecr.IRepository;
+  readonly imageTag: string;
+  readonly settings: EnvironmentConfig['service'];
+  readonly database: {
+    readonly host: string;
+    readonly port: string;
+    readonly secret: secretsmanager.ISecret;
+  };
+  readonly cache: {
+    readonly host: string;
+    readonly port: string;
+    readonly authToken: secretsmanager.ISecret;
+  };
+  /** Only the serving task gets it: the migration never answers PUT /reset. */
+  readonly adminToken?: secretsmanager.ISecret;
+}
+
+// After SIGTERM the app stays ready-looking for SHUTDOWN_DRAIN_MS (ALB nodes may still be
+// converging on the deregistration), then gives in-flight requests SHUTDOWN_TIMEOUT_MS.
+// The stop timeout covers both plus a margin before ECS sends SIGKILL.
+const DRAIN = Duration.seconds(5);
+const IN_FLIGHT = Duration.seconds(10);
+const STOP_TIMEOUT = Duration.seconds(DRAIN.toSeconds() + IN_FLIGHT.toSeconds() + 5);
+
+/**
+ * The task the image runs in: ARM64, non-root, read-only root filesystem with a scratch
+ * /tmp, secrets injected by ECS from Secrets Manager, JSON logs to CloudWatch.
+ */
+export class AppTaskDefinition extends Construct {
+  readonly definition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AppTaskDefinitionProps) {
+    super(scope, id);
+    const { settings } = props;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: settings.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.definition = new ecs.FargateTaskDefinition(this, 'Definition', {
+      cpu: settings.cpu,
+      memoryLimitMiB: settings.memoryMiB,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+      volumes: [{ name: 'tmp' }],
+    });
+    const serving = props.role === 'serve';
+    this.container = this.definition.addContainer('app', {
+      image: ecs.ContainerImage.fromEcrRepository(props.repository, props.imageTag),
+      command: serving ? undefined : ['node', 'dist/migrate.js'],
+      essential: true,
+      user: '1000:1000',
+      readonlyRootFilesystem: true,
+      portMappings: serving ? [{ containerPort: APP_PORT, name: 'http' }] : [],
+      environment: {
+        NODE_ENV: 'production',
+        HOST: '0.0.0.0',
+        PORT: String(APP_PORT),
+        LOG_LEVEL: 'info',
+        // TLS to RDS, not CA-verified (the image has no RDS CA bundle yet): docs/decisions.md.
+        DATABASE_URL: `postgres://${DATABASE_USER}@${props.database.host}:${props.database.port}/${DATABASE_NAME}?sslmode=no-verify`,
+        DATABASE_POOL_MAX: String(settings.databasePoolMax),
+        REDIS_URL: `rediss://${props.cache.host}:${props.cache.port}`,
+        // The ALB is the one proxy in front: it appends the client's address.
+        TRUST_PROXY: '1',
+        RATE_LIMIT_MAX: String(settings.requestsPerMinutePerClient),
+        RATE_LIMIT_WINDOW_MS: '60000',
+        SHUTDOWN_DRAIN_MS: String(DRAIN.toMilliseconds()),
+        SHUTDOWN_TIMEOUT_MS: String(IN_FLIGHT.toMilliseconds()),
+        GIT_REVISION: props.imageTag,
+      },
+      secrets: {
+        DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(props.database.secret, 'password'),
+        REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.cache.authToken),
+        ...(props.adminToken
+          ? { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) }
+          : {}),
+      },
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: this.logGroup,
+        streamPrefix: props.role,
+        // A slow CloudWatch must never block the event loop; a full buffer drops lines instead.
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(25),
+      }),
+      healthCheck: serving
+        ? {
+            command: ['CMD', 'node', 'dist/healthcheck.js'],
+            interval: Duration.seconds(10),
+            timeout: Duration.seconds(5),
+            retries: 3,
+            startPeriod: Duration.seconds(30),
+          }
+        : undefined,
+      stopTimeout: STOP_TIMEOUT,
+    });
+    this.container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
+
+    Validations.of(this.definition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'Plain values are addresses, ports and tuning only; every secret is injected from Secrets Manager (tested).',
+    });
+    Validations.of(this.definition).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "ecr:GetAuthorizationToken (execution role) and ECS Exec's ssmmessages channel (task role) have no resource to scope to.",
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { Tags, type App } from 'aws-cdk-lib';
+import type { EnvironmentConfig, PipelineConfig } from '../config/types';
+import { APP_PORT } from './constructs/app-task-definition';
+import { DataStack } from './stacks/data-stack';
+import { NetworkStack } from './stacks/network-stack';
+import { ServiceStack } from './stacks/service-stack';
+import { SharedStack } from './stacks/shared-stack';
+
+export interface ShipshapeProps {
+  readonly pipeline: PipelineConfig;
+  readonly environments: readonly EnvironmentConfig[];
+  /** The git SHA the image was built from. */
+  readonly imageTag: string;
+  /** Unset synthesizes account-agnostic templates; `cdk deploy` fills in the caller's. */
+  readonly account?: string | undefined;
+}
+
+export interface EnvironmentStacks {
+  readonly network: NetworkStack;
+  readonly data: DataStack;
+  readonly service: ServiceStack;
+}
+
+/** The whole deployment: one shared stack, then network, data and service per environment. */
+export function createShipshape(app: App, props: ShipshapeProps) {
+  Tags.of(app).add('app', 'shipshape');
+  const shared = new SharedStack(app, 'shipshape-shared', {
+    env: { account: props.account, region: props.pipeline.region },
+    description: 'shipshape: the image repository and GitHub deploy access, for every environment',
+    pipeline: props.pipeline,
+    deployRegions: [...new Set(props.environments.map((config) => config.region))],
+  });
+  const environments = new Map<string, EnvironmentStacks>();
+  for (const config of props.environments) {
+    const env = { account: props.account, region: config.region };
+    const prefix = `shipshape-${config.name}`;
+    const network = new NetworkStack(app, `${prefix}-network`, {
+      env,
+      description: `shipshape ${config.name}: VPC, subnets, security groups`,
+      config,
+      appPort: APP_PORT,
+    });
+    const data = new DataStack(app, `${prefix}-data`, {
+      env,
+      description: `shipshape ${config.name}: PostgreSQL and the cache`,
+      config,
+      vpc: network.vpc,
+      traffic: network.traffic,
+    });
+    const service = new ServiceStack(app, `${prefix}-service`, {
+      env,
+      description: `shipshape ${config.name}: load balancer, firewall, Fargate service, alarms`,
+      config,
+      vpc: network.vpc,
+      traffic: network.traffic,
+      data,
+      repository: shared.registry.repository,
+      imageTag: props.imageTag,
+    });
+    for (const stack of [network, data, service]) Tags.of(stack).add('environment', config.name);
+    environments.set(config.name, { network, data, service });
+  }
+  return { shared, environments };
+}

@@ -1,0 +1,91 @@
+import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../../config/types';
+import { AppService } from '../constructs/app-service';
+import { Observability } from '../constructs/observability';
+import { PublicEntrance } from '../constructs/public-entrance';
+import type { TrafficRules } from '../constructs/traffic-rules';
+import type { DataStack } from './data-stack';
+
+export interface ServiceStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+  readonly vpc: ec2.IVpc;
+  readonly traffic: TrafficRules;
+  readonly data: DataStack;
+  readonly repository: ecr.IRepository;
+  readonly imageTag: string;
+}
+
+/** The stateless part: load balancer and firewall, the Fargate service, alarms, dashboard. */
+export class ServiceStack extends Stack {
+  readonly entrance: PublicEntrance;
+  readonly app: AppService;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    this.entrance = new PublicEntrance(this, 'Entrance', {
+      vpc: props.vpc,
+      securityGroup: props.traffic.loadBalancer,
+      domain: config.domain,
+      appRequestsPerMinutePerClient: config.service.requestsPerMinutePerClient,
+      deletionProtection: config.name === 'production',
+    });
+    const databaseSecret = data.database.instance.secret;
+    if (databaseSecret === undefined) throw new Error('the database has no generated secret');
+    this.app = new AppService(this, 'App', {
+      vpc: props.vpc,
+      securityGroup: props.traffic.tasks,
+      loadBalancer: this.entrance.loadBalancer,
+      listener: this.entrance.httpsListener,
+      repository: props.repository,
+      imageTag: props.imageTag,
+      settings: config.service,
+      database: {
+        host: data.database.instance.dbInstanceEndpointAddress,
+        port: data.database.instance.dbInstanceEndpointPort,
+        secret: databaseSecret,
+      },
+      cache: {
+        host: data.cache.replicationGroup.attrPrimaryEndPointAddress,
+        port: data.cache.replicationGroup.attrPrimaryEndPointPort,
+        authToken: data.cache.authToken,
+      },
+    });
+    this.observability = new Observability(this, 'Observability', {
+      loadBalancer: this.entrance.loadBalancer,
+      targetGroups: this.app.targetGroups,
+      service: this.app.service,
+      database: data.database.instance,
+      databaseMaxConnections: config.database.maxConnections,
+      cacheNodeIds: data.cache.nodeIds,
+      alarmEmails: config.alarmEmails,
+    });
+    this.app.service.enableDeploymentAlarms(
+      this.observability.deploymentAlarms.map((alarm) => alarm.alarmName),
+      { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM },
+    );
+    Validations.of(this.app.service).acknowledge({
+      id: 'Annotation::info-annotation',
+      reason:
+        'The deployment alarms read the load balancer, not the service, so there is no cycle.',
+    });
+
+    const privateSubnets = props.vpc.selectSubnets({
+      subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    });
+    new CfnOutput(this, 'Url', { value: this.entrance.url });
+    new CfnOutput(this, 'ClusterName', { value: this.app.cluster.clusterName });
+    new CfnOutput(this, 'ServiceName', { value: this.app.service.serviceName });
+    new CfnOutput(this, 'MigrateTaskDefinitionArn', {
+      value: this.app.migrate.definition.taskDefinitionArn,
+    });
+    new CfnOutput(this, 'TaskSubnetIds', { value: privateSubnets.subnetIds.join(',') });
+    new CfnOutput(this, 'TaskSecurityGroupId', { value: props.traffic.tasks.securityGroupId });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+  }
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { pipeline } from '../config/pipeline';
+import { production } from '../config/production';
+import { staging } from '../config/staging';
+import type { EnvironmentConfig } from '../config/types';
+import { createShipshape } from '../lib/shipshape';
+
+export const IMAGE_TAG = '0123456789abcdef0123456789abcdef01234567';
+
+/** The feature flags `cdk synth` runs with, so tests see the same templates. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return cdkJson.context;
+}
+
+/** Builds the whole app as bin/app.ts does, with a fixed image tag. */
+export function buildApp(environments: readonly EnvironmentConfig[] = [staging, production]) {
+  const app = new App({ context: cdkJsonContext() });
+  const built = createShipshape(app, { pipeline, environments, imageTag: IMAGE_TAG });
+  return { app, ...built };
+}
+
+/** Templates of every stack, keyed `shared` and `<environment>-<network|data|service>`. */
+export function synthesize(environments: readonly EnvironmentConfig[] = [staging, production]) {
+  const { shared, environments: stacks } = buildApp(environments);
+  const templates = new Map<string, Template>([['shared', Template.fromStack(shared)]]);
+  for (const [name, { network, data, service }] of stacks)
+    for (const [kind, stack] of Object.entries({ network, data, service }) as [string, Stack][])
+      templates.set(`${name}-${kind}`, Template.fromStack(stack));
+  return (key: string): Template => {
+    const template = templates.get(key);
+    if (template === undefined) throw new Error(`no stack ${key}`);
+    return template;
+  };
+}
+
+export const environments = [staging, production] as const;
+
+/** Resources of one type, as [logicalId, properties] pairs. */
+export function resourcesOf(template: Template, type: string): [string, Record<string, unknown>][] {
+  return Object.entries(template.findResources(type)).map(([id, resource]) => [
+    id,
+    (resource as { Properties?: Record<string, unknown> }).Properties ?? {},
+  ]);
+}
