@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { environments, resourcesOf, synthesize } from './synthesize';
 
-const template = synthesize();
+const { template } = synthesize();
 
 describe.each(environments)('$name network', (config) => {
   const network = template(`${config.name}-network`);

@@ -25,18 +25,25 @@ export function buildApp(environments: readonly EnvironmentConfig[] = [staging, 
   return { app, ...built };
 }
 
-/** Templates of every stack, keyed `shared` and `<environment>-<network|data|service>`. */
+/** Every stack and its template, keyed `shared` and `<environment>-<network|data|service>`. */
 export function synthesize(environments: readonly EnvironmentConfig[] = [staging, production]) {
-  const { shared, environments: stacks } = buildApp(environments);
-  const templates = new Map<string, Template>([['shared', Template.fromStack(shared)]]);
-  for (const [name, { network, data, service }] of stacks)
-    for (const [kind, stack] of Object.entries({ network, data, service }) as [string, Stack][])
-      templates.set(`${name}-${kind}`, Template.fromStack(stack));
-  return (key: string): Template => {
-    const template = templates.get(key);
-    if (template === undefined) throw new Error(`no stack ${key}`);
-    return template;
+  const { shared, environments: built } = buildApp(environments);
+  const stacks = new Map<string, Stack>([['shared', shared]]);
+  for (const [name, { network, data, service }] of built)
+    for (const [kind, stack] of Object.entries({ network, data, service }))
+      stacks.set(`${name}-${kind}`, stack);
+  const templates = new Map<string, Template>();
+  const stack = (key: string): Stack => {
+    const found = stacks.get(key);
+    if (found === undefined) throw new Error(`no stack ${key}`);
+    return found;
   };
+  const template = (key: string): Template => {
+    const cached = templates.get(key) ?? Template.fromStack(stack(key));
+    templates.set(key, cached);
+    return cached;
+  };
+  return { stack, template };
 }
 
 export const environments = [staging, production] as const;

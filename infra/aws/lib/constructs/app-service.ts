@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -101,7 +101,8 @@ export class AppService extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.task.definition,
-      desiredCount: settings.minTasks,
+      // No desired count: CloudFormation would reset an autoscaled service to it on every
+      // deploy, lowering capacity under load. Autoscaling's minimum sets the floor instead.
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [props.securityGroup],
       assignPublicIp: false,
@@ -223,7 +224,7 @@ export class AppService extends Construct {
       },
     }));
     new appscaling.CfnScalingPolicy(this, 'Requests', {
-      policyName: 'requests-per-task',
+      policyName: `${Names.uniqueId(this)}RequestsPerTask`,
       policyType: 'TargetTrackingScaling',
       scalingTargetId: scaling.scalableTargetId,
       targetTrackingScalingPolicyConfiguration: {

@@ -59,7 +59,7 @@ export class AppTaskDefinition extends Construct {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
-      volumes: [{ name: 'tmp' }],
+      volumes: Object.keys(scratchPaths(props.role)).map((name) => ({ name })),
     });
     const serving = props.role === 'serve';
     this.container = this.definition.addContainer('app', {
@@ -111,7 +111,13 @@ export class AppTaskDefinition extends Construct {
         : undefined,
       stopTimeout: STOP_TIMEOUT,
     });
-    this.container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
+    this.container.addMountPoints(
+      ...Object.entries(scratchPaths(props.role)).map(([sourceVolume, containerPath]) => ({
+        sourceVolume,
+        containerPath,
+        readOnly: false,
+      })),
+    );
 
     Validations.of(this.definition).acknowledge({
       id: 'AwsSolutions-ECS2',
@@ -124,4 +130,20 @@ export class AppTaskDefinition extends Construct {
         "ecr:GetAuthorizationToken (execution role) and ECS Exec's ssmmessages channel (task role) have no resource to scope to.",
     });
   }
+}
+
+/**
+ * The only writable paths on the read-only root: /tmp, and for the serving task the three
+ * the ECS Exec (SSM) agent writes to, which AWS documents as needing a writable root
+ * (containers-roadmap#1359 has these mounts as the working alternative).
+ */
+function scratchPaths(role: AppTaskDefinitionProps['role']): Record<string, string> {
+  const tmp = { tmp: '/tmp' };
+  if (role === 'migrate') return tmp;
+  return {
+    ...tmp,
+    'exec-agents': '/managed-agents',
+    'exec-state': '/var/lib/amazon/ssm',
+    'exec-logs': '/var/log/amazon/ssm',
+  };
 }

@@ -214,7 +214,6 @@ export class Observability extends Construct {
       dimensionsMap: { CacheClusterId: cacheClusterId },
       statistic,
       period: MINUTE,
-      label: `${metricName} ${cacheClusterId}`,
     });
   }
 }

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { imageTagFromContext } from '../lib/image-tag';
+
+describe('the image tag', () => {
+  it('is a full git SHA', () => {
+    const sha = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
+    expect(imageTagFromContext(sha)).toBe(sha);
+  });
+
+  it.each([
+    undefined,
+    '',
+    'latest',
+    'v1.2.3',
+    'f00dfee',
+    'F00DFEEDF00DFEEDF00DFEEDF00DFEEDF00DFEED',
+    42,
+  ])('rejects %j with how to pass one', (value) => {
+    expect(() => imageTagFromContext(value)).toThrow(
+      /imageTag must be the full 40-character git SHA.*-c imageTag=/,
+    );
+  });
+});
