@@ -75,22 +75,19 @@ describe('GitHub Actions access through OIDC', () => {
     shared.resourceCountIs('AWS::IAM::AccessKey', 0);
   });
 
-  it("lets only this repository's staging and production environments deploy", () => {
-    const { trust, statements } = role(/deploys of/);
-    expect(trust).toEqual([
-      expect.objectContaining({
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: {
-          StringEquals: {
-            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-            'token.actions.githubusercontent.com:sub': [
-              `${repo}:environment:staging`,
-              `${repo}:environment:production`,
-            ],
-          },
-        },
-      }),
-    ]);
+  const trustOf = (subjects: string[]): unknown[] => [
+    expect.objectContaining({
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {
+        StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
+        StringLike: { 'token.actions.githubusercontent.com:sub': subjects },
+      },
+    }),
+  ];
+
+  it('lets main and version tags push images to the one repository, and do nothing else', () => {
+    const { trust, statements } = role(/image pushes of/);
+    expect(trust).toEqual(trustOf([`${repo}:ref:refs/heads/main`, `${repo}:ref:refs/tags/v*`]));
     expect(actionsOf(statements)).toEqual(
       [
         'ecr:BatchCheckLayerAvailability',
@@ -101,12 +98,21 @@ describe('GitHub Actions access through OIDC', () => {
         'ecr:InitiateLayerUpload',
         'ecr:PutImage',
         'ecr:UploadLayerPart',
-        'sts:AssumeRole',
       ].sort(),
     );
-    const assumed = JSON.stringify(
-      statements.find(({ Action }) => Action === 'sts:AssumeRole')?.Resource,
+    const pushTo = statements.find(
+      ({ Action }) => Array.isArray(Action) && Action.includes('ecr:PutImage'),
     );
+    expect(JSON.stringify(pushTo?.Resource)).toMatch(/RegistryRepository/);
+  });
+
+  it("lets only this repository's staging and production environments deploy, through CDK's roles", () => {
+    const { trust, statements } = role(/deploys of/);
+    expect(trust).toEqual(
+      trustOf([`${repo}:environment:staging`, `${repo}:environment:production`]),
+    );
+    expect(actionsOf(statements)).toEqual(['sts:AssumeRole']);
+    const assumed = JSON.stringify(statements[0]?.Resource);
     for (const kind of ['deploy', 'file-publishing', 'lookup'])
       expect(assumed).toContain(`cdk-hnb659fds-${kind}-role-`);
     expect(assumed).not.toContain('*');
@@ -114,7 +120,7 @@ describe('GitHub Actions access through OIDC', () => {
 
   it('lets pull requests only look, through the lookup role', () => {
     const { trust, statements } = role(/pull requests/);
-    expect(JSON.stringify(trust)).toContain(`"${repo}:pull_request"`);
+    expect(trust).toEqual(trustOf([`${repo}:pull_request`]));
     expect(actionsOf(statements)).toEqual(['sts:AssumeRole']);
     const assumed = JSON.stringify(statements[0]?.Resource);
     expect(assumed).toContain('cdk-hnb659fds-lookup-role-');

@@ -18,7 +18,9 @@ const GITHUB_ISSUER = 'token.actions.githubusercontent.com';
  * workflows, no access keys stored anywhere. Two roles, each the least its job needs.
  */
 export class GitHubDeployAccess extends Construct {
-  /** For the deploy workflow's `staging` and `production` environments. */
+  /** For the release workflow on main and on version tags: push images, nothing else. */
+  readonly publishRole: iam.Role;
+  /** For the deploy workflow's `staging` and `production` environments: `cdk deploy`. */
   readonly deployRole: iam.Role;
   /** For pull requests: `cdk diff` against what is deployed, nothing more. */
   readonly diffRole: iam.Role;
@@ -30,20 +32,30 @@ export class GitHubDeployAccess extends Construct {
       clientIds: ['sts.amazonaws.com'],
     });
     const repo = `repo:${props.githubOwner}/${props.githubRepository}`;
+    // StringLike, so a pattern may name every version tag; the others are exact.
     const trustedFor = (subjects: string[]) =>
       new iam.WebIdentityPrincipal(provider.oidcProviderArn, {
-        StringEquals: {
-          [`${GITHUB_ISSUER}:aud`]: 'sts.amazonaws.com',
-          [`${GITHUB_ISSUER}:sub`]: subjects,
-        },
+        StringEquals: { [`${GITHUB_ISSUER}:aud`]: 'sts.amazonaws.com' },
+        StringLike: { [`${GITHUB_ISSUER}:sub`]: subjects },
       });
+
+    this.publishRole = new iam.Role(this, 'PublishRole', {
+      description: `GitHub Actions image pushes of ${props.githubOwner}/${props.githubRepository}`,
+      assumedBy: trustedFor([`${repo}:ref:refs/heads/main`, `${repo}:ref:refs/tags/v*`]),
+      maxSessionDuration: Duration.hours(1),
+    });
+    props.repository.grantPullPush(this.publishRole);
+    Validations.of(this.publishRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecr:GetAuthorizationToken has no resource to scope to; pushes are limited to one repository.',
+    });
 
     this.deployRole = new iam.Role(this, 'DeployRole', {
       description: `GitHub Actions deploys of ${props.githubOwner}/${props.githubRepository}`,
       assumedBy: trustedFor([`${repo}:environment:staging`, `${repo}:environment:production`]),
       maxSessionDuration: Duration.hours(1),
     });
-    props.repository.grantPullPush(this.deployRole);
     this.deployRole.addToPolicy(
       assumeBootstrapRoles(['deploy', 'file-publishing', 'lookup'], props.deployRegions),
     );
@@ -54,12 +66,6 @@ export class GitHubDeployAccess extends Construct {
       maxSessionDuration: Duration.hours(1),
     });
     this.diffRole.addToPolicy(assumeBootstrapRoles(['lookup'], props.deployRegions));
-
-    Validations.of(this.deployRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ecr:GetAuthorizationToken has no resource to scope to; pushes are limited to one repository.',
-    });
   }
 }
 

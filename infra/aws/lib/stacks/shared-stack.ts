@@ -23,6 +23,7 @@ export class SharedStack extends Stack {
       deployRegions: props.deployRegions,
     });
     new CfnOutput(this, 'RepositoryUri', { value: this.registry.repository.repositoryUri });
+    new CfnOutput(this, 'PublishRoleArn', { value: access.publishRole.roleArn });
     new CfnOutput(this, 'DeployRoleArn', { value: access.deployRole.roleArn });
     new CfnOutput(this, 'DiffRoleArn', { value: access.diffRole.roleArn });
   }
