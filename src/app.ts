@@ -8,7 +8,7 @@ import { cachePlugin } from './platform/cache/plugin.js';
 import { unusedConnectionsPlugin } from './platform/connections.js';
 import { databasePlugin } from './platform/database/plugin.js';
 import { docsPlugin } from './platform/docs.js';
-import { errorsPlugin, serviceUnavailable } from './platform/errors.js';
+import { errorsPlugin, sendError, serviceUnavailable } from './platform/errors.js';
 import { healthPlugin } from './platform/health.js';
 import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/logging.js';
 import { metricsPlugin } from './platform/metrics.js';
@@ -33,6 +33,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
         ? (_address: string, hop: number) => hop < (config.TRUST_PROXY as number)
         : config.TRUST_PROXY,
     schemaErrorFormatter: formatValidationError,
+    // A malformed URL (`/items/%zz`) is rejected before routing and before any hook runs;
+    // it still gets the one error shape and its request id.
+    frameworkErrors: (error, request, reply) => {
+      void sendError(
+        reply.header('x-request-id', request.id),
+        error.statusCode ?? 400,
+        error.message,
+      );
+    },
     // Idle keep-alive sockets close at shutdown; requests in flight finish first.
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();

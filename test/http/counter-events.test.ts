@@ -51,6 +51,12 @@ describe.each(backends)('GET /counter/events on $name', (backend) => {
     expect(await stream.waitFor(STOCK)).toBe(0);
   });
 
+  it('answers HEAD with the stream headers at once, not an open stream', async () => {
+    const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(WAIT_MS) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  });
+
   it('generates a request id when the client sends none', async () => {
     const stream = await subscribe();
     expect(stream.response.status).toBe(200);

@@ -104,6 +104,14 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
       expect(expectError(res, 404)).toContain(`${method} ${url}`);
     });
 
+    it.each(['/items/%zz', '/hello/%', '/%C0%AF'])(
+      'answers 400 in the error shape to the malformed URL %s',
+      async (url) => {
+        const res = await ctx.app.inject({ method: 'GET', url });
+        expect(expectError(res, 400)).toContain('not a valid url component');
+      },
+    );
+
     it.each(['/items/100000000000000000000', '/items?after=100000000000000000000'])(
       'answers 4xx, not 500, to the out-of-range id in %s',
       async (url) => {

@@ -109,13 +109,19 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
       },
     },
     async (request, reply) => {
+      const headers = {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+      };
+      // Node sends a HEAD response's headers only when it ends, so a held-open stream
+      // would leave the client waiting forever.
+      if (request.method === 'HEAD') return reply.headers(headers).send();
       const initial = await counter.current();
       const stream = reply.raw;
       reply.hijack();
       stream.writeHead(200, {
         ...(reply.getHeaders() as OutgoingHttpHeaders),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
+        ...headers,
         connection: 'keep-alive',
         // nginx: pass events through at once instead of buffering them.
         'x-accel-buffering': 'no',

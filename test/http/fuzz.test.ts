@@ -1,0 +1,248 @@
+import { connect, type AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, testConfig } from '../helpers/app.js';
+
+// 5,000 in CI; FUZZ_RUNS=100000 for a long local hunt.
+const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
+const ADMIN_TOKEN = 'fuzz-admin-token-0123456789';
+
+interface RawResponse {
+  status: number;
+  headers: string;
+  body: string;
+}
+
+/**
+ * Sends bytes exactly as given (no client library tidies them up) on a fresh connection and
+ * reads the answer. An event stream is cut once its headers have arrived.
+ */
+function sendRaw(port: number, request: Buffer): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer in 5 s to ${request.subarray(0, 200).toString('latin1')}`));
+    }, 5000);
+    const finish = () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      const headers = text.slice(0, end);
+      // Only the first response: a broken body may earn the connection a second one.
+      const length = /^content-length: (\d+)$/im.exec(headers)?.[1];
+      const rest = Buffer.concat(chunks).subarray(Buffer.byteLength(text.slice(0, end + 4)));
+      const body = (length === undefined ? rest : rest.subarray(0, Number(length))).toString(
+        'utf8',
+      );
+      resolve({ status, headers, body: end < 0 ? '' : body });
+    };
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      if (/content-type: text\/event-stream/i.test(Buffer.concat(chunks).toString('latin1'))) {
+        socket.destroy();
+        finish();
+      }
+    });
+    socket.on('end', finish);
+    // The server may reset a connection it has already answered (a body it will not read).
+    socket.on('error', () => (chunks.length > 0 ? finish() : undefined));
+    socket.on('connect', () => socket.end(request));
+  });
+}
+
+const segment = fc.oneof(
+  fc.string({ maxLength: 40 }).map(encodeURIComponent),
+  fc.string({ unit: 'grapheme', maxLength: 20 }).map(encodeURIComponent),
+  fc.string({ unit: 'binary', maxLength: 20 }).map(encodeURIComponent),
+  fc.constantFrom('%', '%zz', '%00', '%FF%FE', '%C0%AF', '..', '.', '', '%2e%2e', '%2F', ';', '~'),
+  fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
+  fc.integer().map(String),
+  fc.constantFrom('alice', 'Bob', '1', '0', '-1', '9007199254740993', 'a'.repeat(300)),
+);
+const query = fc.option(
+  fc
+    .array(fc.tuple(fc.constantFrom('limit', 'cursor', 'after', 'x', ''), segment), {
+      maxLength: 4,
+    })
+    .map((pairs) => `?${pairs.map(([key, value]) => `${key}=${value}`).join('&')}`),
+  { nil: '' },
+);
+const path = fc
+  .tuple(
+    fc.oneof(
+      fc.constantFrom(
+        '/items',
+        '/counter',
+        '/decrement',
+        '/reset',
+        '/counter/events',
+        '/status',
+        '/healthz',
+        '/readyz',
+        '/metrics',
+        '/docs/json',
+        '/',
+        '//items',
+        '/items/',
+      ),
+      segment.map((id) => `/items/${id}`),
+      segment.map((name) => `/hello/${name}`),
+      segment.map((name) => `/assets/${name}`),
+      fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`),
+    ),
+    query,
+  )
+  .map(([target, search]) => target + search);
+
+const method = fc.oneof(
+  fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'),
+  fc.stringMatching(/^[A-Z]{1,12}$/),
+);
+
+const deeplyNested = fc
+  .integer({ min: 1, max: 5000 })
+  .map((depth) => '['.repeat(depth) + ']'.repeat(depth));
+const body = fc.oneof(
+  fc.constant(''),
+  fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
+  fc
+    .record(
+      {
+        name: fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        dateOfBirth: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((date) => date.toISOString().slice(0, 10)),
+          fc.string({ maxLength: 30 }),
+          fc.integer(),
+        ),
+        quantity: fc.oneof(fc.integer(), fc.double()),
+      },
+      { requiredKeys: [] },
+    )
+    .map((value) => JSON.stringify(value)),
+  deeplyNested,
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constantFrom(
+    '{',
+    'null',
+    '"x"',
+    '{"__proto__":{"polluted":1}}',
+    '{"constructor":{"prototype":{}}}',
+  ),
+  fc.integer({ min: 16_385, max: 70_000 }).map((size) => `{"name":"${'x'.repeat(size)}"}`),
+);
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin1',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/octet-stream',
+  'appl\u00e9cation/json',
+  '',
+);
+const extraHeaders = fc.array(
+  fc.oneof(
+    contentType.map((type) => `Content-Type: ${type}`),
+    fc.constantFrom(
+      `Authorization: Bearer ${ADMIN_TOKEN}`,
+      'Authorization: Bearer wrong',
+      'Authorization: Basic Zm9vOmJhcg==',
+      'Authorization:',
+      'X-Request-Id: ../../etc/passwd',
+      'X-Request-Id: \u00ff\u00fe',
+      'If-None-Match: "x", *',
+      'Accept: */*',
+      'Accept-Encoding: gzip, br, zstd',
+      'Transfer-Encoding: chunked',
+      'Content-Length: 5',
+      'Content-Length: -1',
+      'Expect: 100-continue',
+      'Range: bytes=0-0',
+      'X-Forwarded-For: 1.2.3.4, ::1',
+    ),
+    fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((value) => `X-Fuzz: ${value}`),
+  ),
+  { maxLength: 4 },
+);
+
+/** A request as bytes: the method, target, headers (duplicates allowed) and body are free. */
+const request = fc
+  .record({
+    method,
+    path,
+    headers: extraHeaders,
+    body,
+    type: fc.option(contentType, { nil: undefined }),
+  })
+  .map(({ method: verb, path: target, headers, body: payload, type }) => {
+    const lines = [`${verb} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+    if (type !== undefined) lines.push(`Content-Type: ${type}`);
+    lines.push(...headers);
+    const bytes = Buffer.from(payload, 'utf8');
+    if (!headers.some((header) => /^(content-length|transfer-encoding):/i.test(header)))
+      lines.push(`Content-Length: ${bytes.length}`);
+    return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]);
+  });
+
+describe('HTTP fuzzing', () => {
+  let app: FastifyInstance;
+  let port: number;
+  beforeAll(async () => {
+    app = await startApp(testConfig({ ADMIN_TOKEN, COUNTER_INITIAL_STOCK: '1000' }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  afterAll(() => app.close());
+
+  it(`never answers 5xx, and every 4xx has the error shape (${RUNS} requests)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async (bytes) => {
+        const response = await sendRaw(port, bytes);
+        expect(response.status, response.headers).toBeGreaterThanOrEqual(100);
+        expect(response.status, response.headers).toBeLessThan(500);
+        const head = bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1');
+        if (response.status >= 400 && !head.startsWith('HEAD ')) {
+          const error = JSON.parse(response.body) as Record<string, unknown>;
+          expect(error).toEqual({
+            statusCode: response.status,
+            error: expect.any(String) as string,
+            message: expect.any(String) as string,
+          });
+        }
+      }),
+      { numRuns: RUNS, interruptAfterTimeLimit: 240_000 },
+    );
+  }, 300_000);
+
+  it('is still up, and its invariants hold, afterwards', async () => {
+    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(health.statusCode).toBe(200);
+    const counter = (await app.inject({ method: 'GET', url: '/counter' })).json<{
+      counter: number;
+    }>();
+    expect(counter.counter).toBeGreaterThanOrEqual(0);
+    expect(counter.counter).toBeLessThanOrEqual(1000);
+    let url: string | undefined = '/items?limit=100';
+    let seen = 0;
+    while (url !== undefined && seen < 100_000) {
+      const page: Awaited<ReturnType<FastifyInstance['inject']>> = await app.inject({
+        method: 'GET',
+        url,
+      });
+      expect(page.statusCode).toBe(200);
+      const items = page.json<{ name: unknown }[]>();
+      for (const item of items)
+        expect(typeof item.name === 'string' && item.name.trim().length > 0).toBe(true);
+      seen += items.length;
+      url = /<([^>]+)>;\s*rel="next"/.exec(String(page.headers.link ?? ''))?.[1];
+    }
+  });
+});
