@@ -9,6 +9,7 @@ import { unusedConnectionsPlugin } from './platform/connections.js';
 import { databasePlugin } from './platform/database/plugin.js';
 import { docsPlugin } from './platform/docs.js';
 import { errorsPlugin, sendError, serviceUnavailable } from './platform/errors.js';
+import { faultsPlugin } from './platform/faults.js';
 import { healthPlugin } from './platform/health.js';
 import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/logging.js';
 import { metricsPlugin } from './platform/metrics.js';
@@ -58,12 +59,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(databasePlugin, { config });
   await app.register(cachePlugin, { config });
   await app.register(healthPlugin, { config });
+  await app.register(faultsPlugin, { config });
 
   await app.register(async (features) => {
     // Data routes wait for a migrated database; platform routes above never do.
     features.addHook('onRequest', async () => {
       if (!app.databaseReadiness.ready) throw serviceUnavailable('The database is not ready yet');
     });
+    features.addHook('onRequest', app.injectFaults);
     await features.register(itemsRoutes);
     await features.register(counterRoutes, { config });
     await features.register(birthdaysRoutes, { config });

@@ -83,6 +83,10 @@ export const EnvSchema = Type.Object({
     'time between readiness turning 503 and closing; longer than the load balancer notices',
   ),
   SHUTDOWN_TIMEOUT_MS: Integer(1000, 300_000, 10_000, 'time in-flight requests get to finish'),
+  FAULT_INJECTION: Type.Boolean({
+    default: false,
+    description: 'true enables PUT /admin/faults (admin token required) to rehearse failures',
+  }),
   GIT_REVISION: Type.String({
     default: 'unknown',
     description: 'git commit of this build, reported by /status',
@@ -126,6 +130,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems,
   );
   const redisUrl = withPassword('REDIS', value.REDIS_URL, value.REDIS_PASSWORD, problems);
+  if (value.FAULT_INJECTION && value.ADMIN_TOKEN === undefined)
+    problems.push('FAULT_INJECTION: needs ADMIN_TOKEN, so only an operator can inject faults');
   if (problems.length > 0) throw new ConfigError(problems);
   // The passwords live on only inside their URLs, which every log line already redacts.
   delete value.DATABASE_PASSWORD;
