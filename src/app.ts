@@ -11,6 +11,7 @@ import { docsPlugin } from './platform/docs.js';
 import { errorsPlugin, sendError, serviceUnavailable } from './platform/errors.js';
 import { faultsPlugin } from './platform/faults.js';
 import { healthPlugin } from './platform/health.js';
+import { loadSheddingPlugin } from './platform/load-shedding.js';
 import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/logging.js';
 import { metricsPlugin } from './platform/metrics.js';
 import { securityPlugin } from './platform/security.js';
@@ -67,6 +68,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       if (!app.databaseReadiness.ready) throw serviceUnavailable('The database is not ready yet');
     });
     features.addHook('onRequest', app.injectFaults);
+    await features.register(loadSheddingPlugin, { config });
     await features.register(itemsRoutes);
     await features.register(counterRoutes, { config });
     await features.register(birthdaysRoutes, { config });

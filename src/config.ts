@@ -83,6 +83,12 @@ export const EnvSchema = Type.Object({
     'time between readiness turning 503 and closing; longer than the load balancer notices',
   ),
   SHUTDOWN_TIMEOUT_MS: Integer(1000, 300_000, 10_000, 'time in-flight requests get to finish'),
+  MAX_EVENT_LOOP_DELAY_MS: Integer(
+    0,
+    60_000,
+    1000,
+    'mean event-loop delay above which app routes answer 503 (load shedding); 0 turns it off',
+  ),
   FAULT_INJECTION: Type.Boolean({
     default: false,
     description: 'true enables PUT /admin/faults (admin token required) to rehearse failures',

@@ -4,13 +4,18 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase, createTestRedisPrefix, realServersAvailable } from './servers.js';
 
-/** Settings for tests: quiet, in memory, no rate limit, no drain wait; override any of them. */
+/**
+ * Settings for tests: quiet, in memory, no rate limit, no load shedding, no drain wait;
+ * override any of them.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_DIR: 'memory://',
     RATE_LIMIT_MAX: '0',
+    // Two test files per core slow the loop at times; shedding has its own test.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     SHUTDOWN_DRAIN_MS: '0',
     ...overrides,
   });

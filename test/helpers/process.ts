@@ -35,7 +35,8 @@ export async function startService(
   port: number,
   { built = false }: { built?: boolean } = {},
 ): Promise<ServiceProcess> {
-  const fullEnv = { HOST: '127.0.0.1', PORT: String(port), ...env };
+  // No load shedding unless a test asks: a loaded CI machine slows the loop at times.
+  const fullEnv = { HOST: '127.0.0.1', PORT: String(port), MAX_EVENT_LOOP_DELAY_MS: '0', ...env };
   // The build is what `npm start` runs: dist/main.js, serving web/dist.
   const child = built ? spawnNode(['dist/main.js'], fullEnv) : runEntry('src/main.ts', fullEnv);
   const logs: Record<string, unknown>[] = [];
