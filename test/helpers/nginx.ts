@@ -79,6 +79,8 @@ export interface RunningNginx {
   accessLog: () => Record<string, unknown>[];
   /** Waits (bounded) until `count` lines follow line `from`, and returns them. */
   logLinesAfter: (from: number, count: number) => Promise<Record<string, unknown>[]>;
+  /** Rewrites the upstream list and reloads nginx gracefully, as an orchestrator would. */
+  reload: (upstreams: Upstream[]) => void;
   stop: () => Promise<void>;
 }
 
@@ -119,5 +121,10 @@ export async function startNginx(port: number, upstreams: Upstream[]): Promise<R
     await waitFor(`${count} access-log lines`, async () => accessLog().length >= from + count);
     return accessLog().slice(from, from + count);
   };
-  return { baseUrl, accessLog, logLinesAfter, stop };
+  const reload = (upstreams: Upstream[]) => {
+    writeFileSync(join(dir, 'nginx.conf'), renderNginxConfig(port, upstreams));
+    // SIGHUP: new workers take the new list; old ones finish what they hold, then exit.
+    child.kill('SIGHUP');
+  };
+  return { baseUrl, accessLog, logLinesAfter, reload, stop };
 }
