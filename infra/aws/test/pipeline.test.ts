@@ -39,9 +39,7 @@ describe('the image repository shared by every environment', () => {
     shared.hasResourceProperties('AWS::ECR::Repository', {
       ImageTagMutability: 'IMMUTABLE',
       ImageScanningConfiguration: { ScanOnPush: true },
-      LifecyclePolicy: {
-        LifecyclePolicyText: Match.stringLikeRegexp('"countType":"sinceImagePushed"'),
-      },
+      LifecyclePolicy: { LifecyclePolicyText: Match.anyValue() },
     });
     const [[, repository] = ['', {}]] = resourcesOf(shared, 'AWS::ECR::Repository');
     const rules = (
@@ -49,17 +47,15 @@ describe('the image repository shared by every environment', () => {
         (repository.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText,
       ) as { rules: { selection: Record<string, unknown> }[] }
     ).rules;
+    // Never an untagged rule: a multi-arch image's platform manifests and its signature are
+    // untagged, and would expire under the tagged index that needs them.
     expect(rules.map((rule) => rule.selection)).toEqual([
-      expect.objectContaining({
-        tagStatus: 'untagged',
-        countType: 'sinceImagePushed',
-        countNumber: 7,
-      }),
-      expect.objectContaining({
-        tagStatus: 'any',
+      {
+        tagStatus: 'tagged',
+        tagPatternList: ['*'],
         countType: 'imageCountMoreThan',
         countNumber: 200,
-      }),
+      },
     ]);
     shared.hasResource('AWS::ECR::Repository', { DeletionPolicy: 'Retain' });
   });

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
 
@@ -18,17 +18,15 @@ export class ContainerRegistry extends Construct {
       encryption: ecr.RepositoryEncryption.AES_256,
       // Deleting the stack must not delete the images production runs on.
       removalPolicy: RemovalPolicy.RETAIN,
+      // Only tagged images are counted and expired. A multi-arch image's per-platform
+      // manifests, its SBOM and provenance, and its cosign signature are untagged and live as
+      // long as the tagged index they belong to; an "untagged" rule would delete them.
       lifecycleRules: [
         {
           rulePriority: 1,
-          description: 'layers left by interrupted or multi-arch pushes',
-          tagStatus: ecr.TagStatus.UNTAGGED,
-          maxImageAge: Duration.days(7),
-        },
-        {
-          rulePriority: 2,
           description: 'the newest 200 builds: months of rollback targets',
-          tagStatus: ecr.TagStatus.ANY,
+          tagStatus: ecr.TagStatus.TAGGED,
+          tagPatternList: ['*'],
           maxImageCount: 200,
         },
       ],
