@@ -8,9 +8,12 @@ SECRETS := POSTGRES_PASSWORD REDIS_PASSWORD GRAFANA_ADMIN_PASSWORD ADMIN_TOKEN
 
 .DEFAULT_GOAL := run
 .PHONY: help build run stop logs dev test lint smoke
+.PHONY: ci-lint ci-test ci-infra ci-k8s ci-diff smoke-remote
 
 help: ## list the verbs
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z.]+:.*## / { printf "  make %-7s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "The pipeline's steps, as the workflows in .github/workflows/ run them:"
+	@awk 'BEGIN { FS = ":.*#ci " } /^[a-z0-9-]+:.*#ci / { printf "  - make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: .env ## build the image (docker compose build)
 	$(COMPOSE) build
@@ -36,6 +39,31 @@ lint: ## ESLint and Prettier (npm run lint)
 
 smoke: ## build the image and prove it runs, with podman (scripts/container-smoke.sh)
 	scripts/container-smoke.sh
+
+# The pipeline's steps, one verb each: the npm scripts the workflows in .github/workflows/
+# run, so a red check reproduces here. `make help` lists them after the everyday verbs.
+ci-lint: #ci ESLint, Prettier and the type checks (the lint job)
+	npm run lint
+	npm run typecheck
+
+ci-test: #ci build, then the api and web tests with coverage and a JUnit report
+	npm run test:ci
+
+ci-infra: #ci synthesize both AWS environments, then the CDK tests
+	npm run synth
+	npm run test:infra
+
+ci-k8s: #ci render and validate the Kubernetes manifests
+	npm run test:k8s
+
+ci-diff: #ci cdk diff of staging against AWS (needs credentials)
+	npm run diff:staging
+
+# The deploy workflow's smoke test, against any running shipshape:
+# make smoke-remote URL=https://staging.example.com [SHA=<deployed commit>]
+SHA ?= $(GIT_REVISION)
+smoke-remote: #ci smoke-test URL for revision SHA (scripts/smoke-test.sh)
+	scripts/smoke-test.sh "$(URL)" "$(SHA)"
 
 # Made once from .env.example, each blank secret replaced by 24 random bytes in hex.
 # Never remade: compose names any variable a newer compose.yaml needs and .env lacks.
