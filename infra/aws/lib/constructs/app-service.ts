@@ -1,7 +1,6 @@
 import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,26 +8,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/types';
-import { AppTaskDefinition, APP_PORT } from './app-task-definition';
+import { AppTaskDefinition, APP_PORT, type AppTaskDefinitionProps } from './app-task-definition';
 
-export interface AppServiceProps {
+export interface AppServiceProps extends Pick<
+  AppTaskDefinitionProps,
+  'repository' | 'imageTag' | 'settings' | 'database' | 'cache'
+> {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly listener: elbv2.ApplicationListener;
-  readonly repository: ecr.IRepository;
-  readonly imageTag: string;
-  readonly settings: EnvironmentConfig['service'];
-  readonly database: {
-    readonly host: string;
-    readonly port: string;
-    readonly secret: secretsmanager.ISecret;
-  };
-  readonly cache: {
-    readonly host: string;
-    readonly port: string;
-    readonly authToken: secretsmanager.ISecret;
-  };
 }
 
 // ECS deregisters a task from the load balancer and waits this long *before* SIGTERM, so
