@@ -1,0 +1,308 @@
+/**
+ * `npm run bench`: the built service in production mode on real PostgreSQL and Redis, next to
+ * a bare node:http server (the most one Node process serves here), loaded from this process
+ * with autocannon. Prints one table and writes it, with the machine, to docs/performance.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 3;
+const SEED_ROWS = 10_000;
+const SCALE_ROWS = Number(process.env.BENCH_SCALE_ROWS ?? 1_000_000);
+const POSTGRES = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const root = new URL('../', import.meta.url);
+
+interface Row {
+  name: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitUntilReady(url: string): Promise<void> {
+  for (let tries = 0; tries < 3000; tries += 1) {
+    const status = await fetch(url).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${url} never answered 200`);
+}
+
+/** Resident set size of a process, in MB, from /proc. */
+function rssMegabytes(pid: number): number {
+  const kilobytes = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Math.round(Number(kilobytes) / 1024);
+}
+
+/** A warm-up run, then the measured one; `request` may vary each request. */
+async function measure(name: string, url: string, request: autocannon.Request = {}): Promise<Row> {
+  const run = (duration: number) =>
+    autocannon({ url, connections: CONNECTIONS, duration, requests: [request] });
+  await run(WARMUP_SECONDS);
+  const result = await run(SECONDS);
+  const row = {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+  console.log(`${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99} ms, ${row.errors} errors`);
+  return row;
+}
+
+const userName = (n: number) =>
+  `user${String(n).replace(/\d/g, (d) => 'abcdefghij'[Number(d)] ?? '')}`;
+const randomUser = (rows: number) => userName(1 + Math.floor(Math.random() * rows));
+
+async function seed(database: pg.Client, from: number, to: number): Promise<void> {
+  await database.query(
+    `INSERT INTO items (name) SELECT 'item ' || i FROM generate_series($1::int, $2::int) i`,
+    [from, to],
+  );
+  await database.query(
+    `INSERT INTO birthdays (username, date_of_birth)
+     SELECT 'user' || translate(i::text, '0123456789', 'abcdefghij'), date '1990-01-01' + i % 365
+     FROM generate_series($1::int, $2::int) i`,
+    [from, to],
+  );
+  await database.query('ANALYZE items; ANALYZE birthdays');
+}
+
+const children: ChildProcess[] = [];
+function start(command: string[], env: Record<string, string>): ChildProcess {
+  const [executable = process.execPath, ...args] = command;
+  const child = spawn(executable, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+async function main() {
+  const admin = new pg.Client({ connectionString: POSTGRES });
+  await admin.connect();
+  const databaseName = `shipshape_bench_${process.pid}`;
+  await admin.query(`CREATE DATABASE ${databaseName}`);
+  const databaseUrl = new URL(POSTGRES);
+  databaseUrl.pathname = `/${databaseName}`;
+  const prefix = `shipshape-bench-${process.pid}:`;
+  try {
+    const basePort = await freePort();
+    start(
+      [
+        process.execPath,
+        '-e',
+        `require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'application/json' }); s.end('{"status":"ok"}'); }).listen(${basePort}, '127.0.0.1')`,
+      ],
+      {},
+    );
+    const appPort = await freePort();
+    const startedAt = performance.now();
+    const app = start([process.execPath, 'dist/main.js'], {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(appPort),
+      DATABASE_URL: databaseUrl.href,
+      REDIS_URL: REDIS,
+      REDIS_KEY_PREFIX: prefix,
+      // A load generator is one client: the per-client limit would answer it 429.
+      RATE_LIMIT_MAX: '0',
+      // Sales never reach zero during a run.
+      COUNTER_INITIAL_STOCK: '1000000000',
+    });
+    const appUrl = `http://127.0.0.1:${appPort}`;
+    await waitUntilReady(`${appUrl}/readyz`);
+    const startToReadyMs = Math.round(performance.now() - startedAt);
+    await waitUntilReady(`http://127.0.0.1:${basePort}/`);
+
+    const database = new pg.Client({ connectionString: databaseUrl.href });
+    await database.connect();
+    await seed(database, 1, SEED_ROWS);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const idleRss = rssMegabytes(app.pid ?? 0);
+
+    const json = { 'content-type': 'application/json' };
+    const rows = [
+      await measure('bare node:http (baseline)', `http://127.0.0.1:${basePort}/`),
+      await measure('GET /status', `${appUrl}/status`),
+      await measure('GET /items (cached page)', `${appUrl}/items?limit=20`),
+      await measure('GET /hello/<existing>', appUrl, {
+        setupRequest: (request) => ({ ...request, path: `/hello/${randomUser(SEED_ROWS)}` }),
+      }),
+      await measure('PUT /hello/<user>', appUrl, {
+        method: 'PUT',
+        headers: json,
+        body: JSON.stringify({ dateOfBirth: '1990-05-17' }),
+        setupRequest: (request) => ({ ...request, path: `/hello/${randomUser(SEED_ROWS)}` }),
+      }),
+      await measure('POST /decrement', `${appUrl}/decrement`, { method: 'POST' }),
+      await measure('GET /counter', `${appUrl}/counter`),
+    ];
+    const loadedRss = rssMegabytes(app.pid ?? 0);
+
+    // Random page sizes and cursors over the first ${SEED_ROWS} rows at both sizes: the same
+    // keys, so the same share of cache misses, and the table size the only difference.
+    const randomPages: autocannon.Request = {
+      setupRequest: (request) => ({
+        ...request,
+        path: `/items?limit=${1 + Math.floor(Math.random() * 100)}&after=${1 + Math.floor(Math.random() * (SEED_ROWS - 100))}`,
+      }),
+    };
+    const randomHello = (rows: number): autocannon.Request => ({
+      setupRequest: (request) => ({ ...request, path: `/hello/${randomUser(rows)}` }),
+    });
+    const scale = [
+      await measure(`GET /items, random pages (${SEED_ROWS} rows)`, appUrl, randomPages),
+      await measure(`GET /hello/<existing> (${SEED_ROWS} rows)`, appUrl, randomHello(SEED_ROWS)),
+    ];
+    await seed(database, SEED_ROWS + 1, SCALE_ROWS);
+    await database.end();
+    scale.push(
+      await measure(`GET /items, random pages (${SCALE_ROWS} rows)`, appUrl, randomPages),
+      await measure(`GET /hello/<existing> (${SCALE_ROWS} rows)`, appUrl, randomHello(SCALE_ROWS)),
+    );
+
+    writeReport({
+      rows,
+      scale,
+      startToReadyMs,
+      idleRss,
+      loadedRss,
+      versions: await versions(admin),
+    });
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+    await admin.end();
+    const redis = new Redis(REDIS);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
+}
+
+/** p50 at the large size over p50 at the seed size, per endpoint: "GET /items 1.05×". */
+function scaleRatios(rows: Row[]): string {
+  const half = rows.length / 2;
+  return rows
+    .slice(0, half)
+    .map((small, index) => {
+      const large = rows[index + half];
+      const ratio = large && small.p50 > 0 ? large.p50 / small.p50 : Number.NaN;
+      return `${small.name.replace(/ \(.*\)$/, '')} p50 ${ratio.toFixed(2)}×`;
+    })
+    .join(', ');
+}
+
+async function versions(admin: pg.Client) {
+  const postgres = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0];
+  const redis = new Redis(REDIS);
+  const info = await redis.info('server');
+  await redis.quit();
+  return {
+    node: process.version,
+    postgres: postgres?.server_version ?? 'unknown',
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+  };
+}
+
+/** The issue's targets, as ratios to the bare server in the same run. */
+const TARGETS: [string, number][] = [
+  ['GET /items (cached page)', 0.5],
+  ['GET /hello/<existing>', 0.3],
+  ['PUT /hello/<user>', 0.2],
+  ['POST /decrement', 0.15],
+];
+
+function writeReport(report: {
+  rows: Row[];
+  scale: Row[];
+  startToReadyMs: number;
+  idleRss: number;
+  loadedRss: number;
+  versions: { node: string; postgres: string; redis: string };
+}) {
+  const baseline = report.rows[0]?.requestsPerSecond ?? 1;
+  const line = (row: Row, ratio = true) =>
+    `| ${row.name} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.errors} |${
+      ratio ? ` ${(row.requestsPerSecond / baseline).toFixed(2)} |` : ''
+    }`;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const text = `# Performance
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu},
+${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${report.versions.node}, PostgreSQL ${report.versions.postgres},
+Redis ${report.versions.redis}. The built service runs in production mode (one JSON log line per
+request, to /dev/null) on real PostgreSQL and Redis seeded with ${SEED_ROWS} users and items; a
+bare \`node:http\` server answering a fixed JSON runs beside it in the same run. autocannon, in
+another process on 127.0.0.1, keeps ${CONNECTIONS} connections busy for ${SECONDS} s per endpoint
+after a ${WARMUP_SECONDS} s warm-up. The ratio is each endpoint's rate over the bare server's, so the
+figures compare within a run, not across machines.
+
+| endpoint | req/s | p50 ms | p99 ms | errors | ratio to bare |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${report.rows.map((row) => line(row)).join('\n')}
+
+| target | measured | met |
+| --- | ---: | :-: |
+${TARGETS.map(([name, target]) => {
+  const ratio = (report.rows.find((row) => row.name === name)?.requestsPerSecond ?? 0) / baseline;
+  return `| ${name} ≥ ${target.toFixed(2)} of bare | ${ratio.toFixed(2)} | ${ratio >= target ? 'yes' : 'no'} |`;
+}).join('\n')}
+| start to ready ≤ 1000 ms (spawn to \`/readyz\` 200, migrations included) | ${report.startToReadyMs} ms | ${report.startToReadyMs <= 1000 ? 'yes' : 'no'} |
+| idle RSS ≤ 100 MB | ${report.idleRss} MB | ${report.idleRss <= 100 ? 'yes' : 'no'} |
+
+RSS after the load: ${report.loadedRss} MB.
+
+## At scale
+
+The same reads before and after growing each table from ${SEED_ROWS} to ${SCALE_ROWS} rows (with
+\`generate_series\`): items pages of random sizes after random cursors, mostly cache misses
+(keyset pagination on the primary key, \`WHERE id > $1 ORDER BY id LIMIT $2\`: an index range
+scan of the page, whatever the table size), and birthdays by username (a primary-key lookup).
+
+| endpoint | req/s | p50 ms | p99 ms | errors |
+| --- | ---: | ---: | ---: | ---: |
+${report.scale.map((row) => line(row, false)).join('\n')}
+
+Latency at ${SCALE_ROWS} rows over ${SEED_ROWS} rows (target: within 1.5×): ${scaleRatios(report.scale)}.
+
+## Reproduce
+
+\`\`\`sh
+npm run bench                          # PostgreSQL and Redis on 127.0.0.1, as for the tests
+BENCH_SECONDS=30 BENCH_CONNECTIONS=100 npm run bench
+\`\`\`
+
+\`BENCH_POSTGRES_URL\` and \`BENCH_REDIS_URL\` point it elsewhere; it creates and drops its own
+database and key prefix. The machine is shared and noisy: read the ratios, and run it twice.
+`;
+  writeFileSync(new URL('docs/performance.md', root), text);
+  console.log(`\n${text}`);
+}
+
+await main();
