@@ -100,4 +100,46 @@ describe.runIf(realServersAvailable)('Redis failing under the service', () => {
       await database.drop();
     }
   });
+
+  it('loses nothing when Redis stops mid-load and comes back, then serves hits again', async () => {
+    const created: number[] = [];
+    const failures: string[] = [];
+    let phase = 'before';
+    const hits = async () =>
+      Number(await metric(app, /^cache_lookups_total\{result="hit"\} (\d+)/m));
+    // Eight clients writing and reading, bounded in time, across the whole outage.
+    const until = Date.now() + 9000;
+    const worker = async (id: number) => {
+      for (let n = 0; Date.now() < until; n += 1) {
+        const write = await app.inject({
+          method: 'POST',
+          url: '/items',
+          payload: { name: `load ${id}-${n}` },
+        });
+        if (write.statusCode === 201) created.push(write.json<{ id: number }>().id);
+        else failures.push(`${phase} POST ${write.statusCode}`);
+        const read = await app.inject({ method: 'GET', url: '/items?limit=50' });
+        if (read.statusCode !== 200) failures.push(`${phase} GET ${read.statusCode}`);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, (_, id) => worker(id)));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    phase = 'during';
+    await proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    phase = 'after';
+    await proxy.restore();
+    await load;
+
+    expect(failures).toEqual([]);
+    expect(created.length).toBeGreaterThan(100);
+    for (const id of created)
+      expect((await app.inject({ method: 'GET', url: `/items/${id}` })).statusCode).toBe(200);
+    const before = await hits();
+    await waitFor('the cache to serve hits again', async () => {
+      await app.inject({ method: 'GET', url: '/items?limit=50' });
+      return (await hits()) > before;
+    });
+    expect(await metric(app, /^cache_fallback_active (\d+)/m)).toBe('0');
+  }, 60_000);
 });
