@@ -67,7 +67,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     features.addHook('onRequest', async () => {
       if (!app.databaseReadiness.ready) throw serviceUnavailable('The database is not ready yet');
     });
-    features.addHook('onRequest', app.injectFaults);
+    // Off (the default), fault injection adds nothing to the request path.
+    if (config.FAULT_INJECTION) features.addHook('onRequest', app.injectFaults);
     await features.register(loadSheddingPlugin, { config });
     await features.register(itemsRoutes);
     await features.register(counterRoutes, { config });

@@ -31,7 +31,7 @@ const NONE: Faults = { latencyMs: 0, errorRate: 0, sick: false };
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Slows or fails app routes as an operator asked; does nothing unless faults are on. */
+    /** Slows or fails app routes as an operator asked; app.ts hooks it in when enabled. */
     injectFaults: onRequestAsyncHookHandler;
   }
 }
