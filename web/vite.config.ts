@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
@@ -15,23 +17,22 @@ const devHost = process.env.HOST ?? '127.0.0.1';
 /**
  * Writes .br and .gz beside every text file of the build, so the service sends them
  * compressed without spending CPU on each request (@fastify/static's preCompressed).
+ * It reads the files once written: in generateBundle, Vite has yet to fill in parts of
+ * a chunk (its dynamic-import preload list), and copies made there would differ.
  */
 function precompress(): Plugin {
   return {
     name: 'shipshape:precompress',
     apply: 'build',
-    enforce: 'post',
-    generateBundle(_options, bundle) {
-      for (const [fileName, output] of Object.entries(bundle)) {
-        if (!/\.(js|css|html|svg|json)$/.test(fileName)) continue;
-        const source = output.type === 'chunk' ? output.code : output.source;
-        for (const [suffix, compress] of [
-          ['.br', brotliCompressSync],
-          ['.gz', gzipSync],
-        ] as const) {
-          this.emitFile({ type: 'asset', fileName: fileName + suffix, source: compress(source) });
-        }
-      }
+    async writeBundle({ dir = 'dist' }, bundle) {
+      const files = Object.keys(bundle).filter((name) => /\.(js|css|html|svg|json)$/.test(name));
+      await Promise.all(
+        files.map(async (name) => {
+          const source = await readFile(join(dir, name));
+          await writeFile(join(dir, `${name}.br`), brotliCompressSync(source));
+          await writeFile(join(dir, `${name}.gz`), gzipSync(source));
+        }),
+      );
     },
   };
 }

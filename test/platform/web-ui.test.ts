@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorsPlugin } from '../../src/platform/errors.js';
@@ -90,5 +90,24 @@ describe('web UI plugin without a build', () => {
     );
     await app.close();
     await rm(empty, { recursive: true });
+  });
+});
+
+// The build `npm start` serves (`npm test` builds it first): browsers get the .br or .gz
+// copy, so each must be the very file, byte for byte, or the page breaks only compressed.
+describe('the built UI in web/dist', () => {
+  const dist = new URL('../../web/dist/', import.meta.url);
+
+  it('has a Brotli and a gzip copy of every script and page, each the same bytes', async () => {
+    const files = (await readdir(dist, { recursive: true })).filter((name) =>
+      /\.(js|css|html)$/.test(name),
+    );
+    expect(files).toContain('index.html');
+    expect(files.some((name) => name.startsWith('assets/') && name.endsWith('.js'))).toBe(true);
+    for (const name of files) {
+      const raw = await readFile(new URL(name, dist));
+      expect(brotliDecompressSync(await readFile(new URL(`${name}.br`, dist))), name).toEqual(raw);
+      expect(gunzipSync(await readFile(new URL(`${name}.gz`, dist))), name).toEqual(raw);
+    }
   });
 });
