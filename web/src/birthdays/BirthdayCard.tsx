@@ -1,12 +1,12 @@
 import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
 import Stack from '@mui/material/Stack';
-import TextField from '@mui/material/TextField';
 import { useState, type SubmitEvent } from 'react';
 import { ApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
 import { SectionCard } from '../components/SectionCard.js';
+import { TextInput } from '../components/TextInput.js';
 
 type Field = 'username' | 'dateOfBirth';
 type Outcome =
@@ -76,7 +76,7 @@ export function BirthdayCard() {
           void run('save');
         }}
       >
-        <TextField
+        <TextInput
           label="Username"
           name="username"
           autoComplete="off"
@@ -85,7 +85,7 @@ export function BirthdayCard() {
           error={fieldErrors.username !== undefined}
           helperText={fieldErrors.username ?? 'Letters only, up to 64'}
         />
-        <TextField
+        <TextInput
           label="Date of birth"
           name="dateOfBirth"
           type="date"
@@ -93,7 +93,8 @@ export function BirthdayCard() {
           onChange={(event) => edit('dateOfBirth', event.target.value)}
           error={fieldErrors.dateOfBirth !== undefined}
           helperText={fieldErrors.dateOfBirth ?? 'Before today'}
-          slotProps={{ inputLabel: { shrink: true }, htmlInput: { max: yesterday() } }}
+          shrinkLabel
+          max={yesterday()}
         />
         <Stack direction="row" spacing={1}>
           <Button type="submit" variant="contained" loading={busy === 'save'}>

@@ -5,11 +5,11 @@ import DialogActions from '@mui/material/DialogActions';
 import DialogContent from '@mui/material/DialogContent';
 import DialogContentText from '@mui/material/DialogContentText';
 import DialogTitle from '@mui/material/DialogTitle';
-import TextField from '@mui/material/TextField';
 import { useState, type SubmitEvent } from 'react';
 import { ApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { messageOf } from '../components/ErrorAlert.js';
+import { TextInput } from '../components/TextInput.js';
 
 interface ResetDialogProps {
   open: boolean;
@@ -71,7 +71,7 @@ export function ResetDialog({ open, onClose, onReset }: ResetDialogProps) {
               : 'Every camera goes back in stock, on every screen.'}
           </DialogContentText>
           {needsToken && (
-            <TextField
+            <TextInput
               autoFocus
               required
               fullWidth

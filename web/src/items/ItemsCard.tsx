@@ -5,13 +5,13 @@ import List from '@mui/material/List';
 import ListItem from '@mui/material/ListItem';
 import ListItemText from '@mui/material/ListItemText';
 import Stack from '@mui/material/Stack';
-import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { useEffect, useState, type SubmitEvent } from 'react';
 import { ApiError, type Item } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
 import { SectionCard } from '../components/SectionCard.js';
+import { TextInput } from '../components/TextInput.js';
 
 /** Items in creation (id) order, each once, however pages and new items arrive. */
 function merge(current: Item[], incoming: Item[]): Item[] {
@@ -98,7 +98,7 @@ export function ItemsCard() {
           void add();
         }}
       >
-        <TextField
+        <TextInput
           label="Item name"
           name="name"
           autoComplete="off"
