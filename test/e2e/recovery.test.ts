@@ -17,7 +17,11 @@ describe.runIf(browserAvailable && realServersAvailable)(
       await site.stop();
       await expect.poll(() => liveStatus.getAttribute('data-status')).toBe('reconnecting');
       await page.getByRole('button', { name: 'Sell one camera' }).click();
-      const failure = page.getByRole('alert').filter({ hasText: 'Cannot reach the service' });
+      // The counter's own message: the other cards may have failed to load meanwhile too.
+      const failure = page
+        .getByRole('region', { name: 'Cameras in stock' })
+        .getByRole('alert')
+        .filter({ hasText: 'Cannot reach the service' });
       await failure.waitFor();
 
       await site.start();
@@ -32,6 +36,33 @@ describe.runIf(browserAvailable && realServersAvailable)(
       await failure.getByRole('button', { name: 'Retry' }).click();
       await expect.poll(() => counter.textContent()).toBe(String(before - 2));
       await failure.waitFor({ state: 'detached' });
+    });
+
+    it('keeps the counter when the cards below fail to load; Reload brings them', async () => {
+      const context = await site.browser.newContext();
+      const page = await context.newPage();
+      // As when a deploy has replaced the build this page came from: the chunk is gone.
+      const itemsChunk = '**/assets/ItemsCard-*.js';
+      await page.route(itemsChunk, (route) => route.fulfill({ status: 404 }));
+      await page.goto(site.baseUrl);
+
+      const failure = page
+        .getByRole('alert')
+        .filter({ hasText: 'Birthdays and items could not be shown' });
+      await failure.waitFor();
+      // The counter, in the first script, still works.
+      const counter = page.getByTestId('counter-value');
+      await counter.waitFor();
+      const before = Number(await counter.textContent());
+      await page.getByRole('button', { name: 'Sell one camera' }).click();
+      await expect.poll(() => counter.textContent()).toBe(String(before - 1));
+
+      await page.unroute(itemsChunk);
+      await failure.getByRole('button', { name: 'Reload' }).click();
+      await page.getByRole('textbox', { name: 'Item name' }).waitFor();
+      await page.getByRole('textbox', { name: 'Username' }).waitFor();
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await context.close();
     });
   },
 );

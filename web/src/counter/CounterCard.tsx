@@ -4,17 +4,32 @@ import Button from '@mui/material/Button';
 import CardActions from '@mui/material/CardActions';
 import CircularProgress from '@mui/material/CircularProgress';
 import IconButton from '@mui/material/IconButton';
-import Menu from '@mui/material/Menu';
-import MenuItem from '@mui/material/MenuItem';
 import Stack from '@mui/material/Stack';
 import Typography from '@mui/material/Typography';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, type StreamStatus } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import { ErrorAlert, messageOf } from '../components/ErrorAlert.js';
+import { LoadFailureBoundary, reloadPage } from '../components/LoadFailureBoundary.js';
 import { SectionCard } from '../components/SectionCard.js';
 import { LiveStatus } from './LiveStatus.js';
-import { ResetDialog } from './ResetDialog.js';
+
+// The menu and the reset dialog (with MUI's modal, popover and focus-trap code) are a
+// separate chunk: most visits never open them, and a phone parses less before it can
+// respond. It is fetched once the page is idle, so opening Settings does not wait on it.
+const loadSettings = () => import('./CounterSettings.js');
+const CounterSettings = lazy(() =>
+  loadSettings().then(({ CounterSettings }) => ({ default: CounterSettings })),
+);
+
+function whenIdle(task: () => void): () => void {
+  if ('requestIdleCallback' in window) {
+    const handle = window.requestIdleCallback(task, { timeout: 5000 });
+    return () => window.cancelIdleCallback(handle);
+  }
+  const handle = setTimeout(task, 2000);
+  return () => clearTimeout(handle);
+}
 
 /** The camera stock: how many are left, a button that sells one, and Reset under Settings. */
 export function CounterCard() {
@@ -24,7 +39,8 @@ export function CounterCard() {
   const [saleError, setSaleError] = useState<string>();
   const [stream, setStream] = useState<StreamStatus>('connecting');
   const [menuAnchor, setMenuAnchor] = useState<HTMLElement | null>(null);
-  const [resetOpen, setResetOpen] = useState(false);
+  // Mounted on first use and kept, so the dialog remembers an accepted admin token.
+  const [settingsUsed, setSettingsUsed] = useState(false);
   const selling = useRef(false);
   // While the stream is live it delivers every change in commit order, so it alone sets
   // the number; a sale's own answer could arrive after a newer event and show a stale one.
@@ -83,6 +99,15 @@ export function CounterCard() {
     }
   };
 
+  useEffect(
+    () =>
+      whenIdle(() => {
+        // A failure here shows when Settings is opened, where it can be explained.
+        loadSettings().catch(() => undefined);
+      }),
+    [],
+  );
+
   const soldOut = counter === 0;
   return (
     <SectionCard
@@ -94,7 +119,10 @@ export function CounterCard() {
           aria-haspopup="menu"
           aria-controls={menuAnchor ? 'counter-settings' : undefined}
           aria-expanded={menuAnchor ? 'true' : undefined}
-          onClick={(event) => setMenuAnchor(event.currentTarget)}
+          onClick={(event) => {
+            setMenuAnchor(event.currentTarget);
+            setSettingsUsed(true);
+          }}
         >
           <SettingsIcon />
         </IconButton>
@@ -140,22 +168,25 @@ export function CounterCard() {
         {saleError !== undefined && <ErrorAlert message={saleError} onRetry={() => void sell()} />}
         <LiveStatus status={stream} />
       </Stack>
-      <Menu
-        id="counter-settings"
-        anchorEl={menuAnchor}
-        open={menuAnchor !== null}
-        onClose={() => setMenuAnchor(null)}
-      >
-        <MenuItem
-          onClick={() => {
-            setMenuAnchor(null);
-            setResetOpen(true);
-          }}
+      {settingsUsed && (
+        <LoadFailureBoundary
+          fallback={
+            <ErrorAlert
+              message="Settings could not be shown. Reload the page to try again."
+              onRetry={reloadPage}
+              retryLabel="Reload"
+            />
+          }
         >
-          Reset stock…
-        </MenuItem>
-      </Menu>
-      <ResetDialog open={resetOpen} onClose={() => setResetOpen(false)} onReset={show} />
+          <Suspense fallback={null}>
+            <CounterSettings
+              anchor={menuAnchor}
+              onCloseMenu={() => setMenuAnchor(null)}
+              onReset={show}
+            />
+          </Suspense>
+        </LoadFailureBoundary>
+      )}
     </SectionCard>
   );
 }
