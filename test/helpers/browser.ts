@@ -2,19 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 import { freePort } from './ports.js';
 import { startService, type ServiceProcess } from './process.js';
 import { createTestDatabase, createTestRedisPrefix } from './servers.js';
-
-/** Debian's Chromium; the tests never download a browser of their own. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-// As root in a sandbox without a GPU; no background requests to a network that is closed.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-];
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
