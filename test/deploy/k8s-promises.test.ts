@@ -41,6 +41,12 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     });
   });
 
+  it("selects its own pods, never the migration Job's, which share its name labels", () => {
+    const selector = deployment.spec.selector.matchLabels as Record<string, string>;
+    expect(matches(selector, pod.metadata.labels)).toBe(true);
+    expect(matches(selector, job.spec.template.metadata.labels)).toBe(false);
+  });
+
   it('probes readiness on /readyz, liveness on /healthz, and gives start-up its own probe', () => {
     expect(app.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(app.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
