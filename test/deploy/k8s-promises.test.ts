@@ -213,15 +213,26 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     const [ingress] = policy.spec.ingress;
     expect(policy.spec.ingress).toHaveLength(1);
     expect(ingress.ports).toEqual([{ port: 3000, protocol: 'TCP' }]);
-    expect(
-      ingress.from.map(
-        (peer: Any) => peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
-      ),
-    ).toEqual(['ingress-nginx', 'monitoring']);
-    const ports = (policy.spec.egress as Any[]).flatMap((rule) =>
-      rule.ports.map((p: Any) => `${p.protocol}/${p.port}`),
-    );
-    expect(ports.sort()).toEqual(['TCP/53', 'TCP/5432', 'TCP/6379', 'UDP/53'].sort());
+    // Each peer names a namespace and the pods in it: another pod there is not let in.
+    const peer = (p: Any) =>
+      `${p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${Object.entries(
+        p.podSelector.matchLabels as Record<string, string>,
+      )
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',')}`;
+    expect(ingress.from.map(peer)).toEqual([
+      'ingress-nginx/app.kubernetes.io/name=ingress-nginx',
+      'monitoring/app.kubernetes.io/name=prometheus',
+    ]);
+    const egress = (policy.spec.egress as Any[]).map((rule) => ({
+      to: rule.to.map((p: Any) => (p.ipBlock ? `ipBlock ${p.ipBlock.cidr}` : peer(p))),
+      ports: rule.ports.map((p: Any) => `${p.protocol}/${p.port}`).sort(),
+    }));
+    expect(egress).toEqual([
+      { to: ['kube-system/k8s-app=kube-dns'], ports: ['TCP/53', 'UDP/53'] },
+      // The managed databases outside the cluster, in the private network only.
+      { to: ['ipBlock 10.0.0.0/8'], ports: ['TCP/5432', 'TCP/6379'] },
+    ]);
   });
 
   it('is scraped by Prometheus Operator from the Service', () => {
