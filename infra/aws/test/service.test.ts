@@ -2,7 +2,18 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { IMAGE_TAG, environments, resourcesOf, synthesize } from './synthesize';
 
-const { template } = synthesize();
+const { stack, template } = synthesize();
+const shared = template('shared');
+const sharedStackName = stack('shared').stackName;
+/** The shared stack's exports, by name: what `Fn::ImportValue` in another stack resolves to. */
+const sharedExports = new Map(
+  Object.values(
+    (shared.toJSON() as { Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }> })
+      .Outputs ?? {},
+  ).flatMap((output) => (output.Export ? [[output.Export.Name, output.Value] as const] : [])),
+);
+const repositories = resourcesOf(shared, 'AWS::ECR::Repository').map(([id]) => id);
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 interface ContainerDefinition {
   Name: string;
@@ -40,6 +51,41 @@ describe.each(environments)('$name service', (config) => {
       expect(image).not.toMatch(/:latest/);
     }
     expect(environmentOf(app).GIT_REVISION).toBe(IMAGE_TAG);
+  });
+
+  it('pulls its image from the one ECR repository of the shared stack, and has no repository of its own', () => {
+    expect(repositories).toHaveLength(1);
+    const [repository] = repositories;
+    // <account>.dkr.ecr.<region>.<suffix>/<repository name>:<tag>, every part imported from shared.
+    service.allResourcesProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Image: {
+            'Fn::Join': [
+              '',
+              Match.arrayWith([
+                '/',
+                { 'Fn::ImportValue': Match.stringLikeRegexp(`^${escapeRegExp(sharedStackName)}:`) },
+                `:${IMAGE_TAG}`,
+              ]),
+            ],
+          },
+        }),
+      ],
+    });
+    for (const container of [app, migrate]) {
+      const parts = (container.Image as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      const name = parts[parts.indexOf('/') + 1] as { 'Fn::ImportValue': string };
+      expect(sharedExports.get(name['Fn::ImportValue'])).toEqual({ Ref: repository });
+      const imports = [...JSON.stringify(container.Image).matchAll(/"Fn::ImportValue":"([^"]+)"/g)];
+      expect(imports.length).toBeGreaterThan(0);
+      for (const [, exported] of imports)
+        expect(JSON.stringify(sharedExports.get(exported ?? '')), exported).toContain(
+          `"${repository}"`,
+        );
+    }
+    for (const kind of ['network', 'data', 'service'])
+      template(`${config.name}-${kind}`).resourceCountIs('AWS::ECR::Repository', 0);
   });
 
   it('runs ARM64 Fargate tasks as a non-root user on a read-only root filesystem', () => {
@@ -276,5 +322,20 @@ describe.each(environments)('$name service', (config) => {
         }),
       },
     });
+  });
+});
+
+describe('the image both environments run', () => {
+  const imageOf = (name: string) =>
+    resourcesOf(template(`${name}-service`), 'AWS::ECS::TaskDefinition').map(([id, definition]) => [
+      id,
+      (definition.ContainerDefinitions as { Image: unknown }[])[0]?.Image,
+    ]);
+
+  it('is the same image from the same shared repository in staging and production', () => {
+    const staging = imageOf('staging');
+    expect(staging).toHaveLength(2);
+    expect(JSON.stringify(staging)).toContain('Fn::ImportValue');
+    expect(imageOf('production')).toEqual(staging);
   });
 });

@@ -20,6 +20,14 @@ describe('npm run synth', () => {
         AWS_EC2_METADATA_DISABLED: 'true',
         AWS_CONFIG_FILE: '/dev/null',
         AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        // No network either: every proxy-aware client (npm, the CDK CLI, the AWS SDK) is sent to
+        // the discard port, where nothing listens, so a lookup or download fails the synth.
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+        HTTP_PROXY: 'http://127.0.0.1:9',
+        https_proxy: 'http://127.0.0.1:9',
+        http_proxy: 'http://127.0.0.1:9',
+        NO_PROXY: '',
+        no_proxy: '',
       },
       encoding: 'utf8',
       timeout: 120_000,
