@@ -50,6 +50,8 @@ export const healthPlugin = fp(
     });
     const platform = { tags: ['platform'] };
     const routeConfig = { rateLimit: false } as const;
+    // Read once: a replica's name does not change, and the call is a system call per request.
+    const replica = hostname();
 
     app.get(
       '/status',
@@ -65,7 +67,7 @@ export const healthPlugin = fp(
         status: 'ok' as const,
         version,
         revision: config.GIT_REVISION,
-        hostname: hostname(),
+        hostname: replica,
         uptimeSeconds: Math.round(process.uptime()),
         ready: isReady(),
         database: app.database.driver,
