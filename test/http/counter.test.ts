@@ -54,11 +54,23 @@ describe.each(backends)('counter on $name', (backend) => {
 
   it('N concurrent decrements lower it by exactly N, each seeing a distinct value', async () => {
     const n = 20;
+    const batches = async () => {
+      const text = (await ctx.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return {
+        sales: metric(text, 'counter_sale_batch_size_sum') ?? 0,
+        statements: metric(text, 'counter_sale_batch_size_count') ?? 0,
+      };
+    };
+    const before = await batches();
     const responses = await Promise.all(Array.from({ length: n }, decrement));
     expect(responses.map((res) => res.statusCode)).toEqual(Array<number>(n).fill(200));
     const values = responses.map(counterValue).sort((a, b) => a - b);
     expect(values).toEqual(Array.from({ length: n }, (_, i) => STOCK - n + i));
     expectJson(await get(), 200, { counter: STOCK - n });
+    // Those that arrived while a statement was in flight went together in the next one.
+    const after = await batches();
+    expect(after.sales - before.sales).toBe(n);
+    expect(after.statements - before.statements).toBeLessThanOrEqual(n / 2);
   });
 
   describe('PUT /reset with ADMIN_TOKEN configured', () => {

@@ -86,8 +86,9 @@ describe.runIf(realServersAvailable)('the service process', () => {
   });
 
   it('on SIGTERM: readiness fails first, in-flight requests all complete, then exit 0', async () => {
-    // Hold the counter row so sales stay in flight until the test lets them go. As many
-    // sales as the pool has connections: each is then provably inside the service.
+    // Hold the counter row so sales stay in flight until the test lets them go. The
+    // service sends the first sale to the database, where it waits on the lock, and keeps
+    // the others for the next statement: both are counted, so each is provably inside.
     const inFlight = 10;
     const blocker = new pg.Client({ connectionString: database.url });
     blocker.on('error', () => undefined);
@@ -108,12 +109,14 @@ describe.runIf(realServersAvailable)('the service process', () => {
       const sales = Array.from({ length: inFlight }, () =>
         postOnNewConnection(`${service.baseUrl}/decrement`),
       );
-      await waitFor('every sale to wait on the lock', async () => {
+      await waitFor('one statement on the lock and the other sales waiting for it', async () => {
         // From another connection: inside a transaction, pg_stat_activity is a snapshot.
         const { rows } = await observer.query<{ n: string }>(
           "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
         );
-        return Number(rows[0]?.n) === inFlight;
+        const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();
+        const waiting = Number(/^counter_sales_waiting (\d+)$/m.exec(metrics)?.[1]);
+        return Number(rows[0]?.n) === 1 && waiting === inFlight - 1;
       });
 
       service.child.kill('SIGTERM');

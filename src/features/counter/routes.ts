@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Config } from '../../config.js';
 import { ErrorSchema } from '../../platform/errors.js';
 import { audit, requireAdmin } from '../../platform/security.js';
@@ -19,12 +19,28 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
   app,
   { config },
 ) => {
-  const store = createCounterStore(app.database, COUNTER_NAME);
-  const counter = createCounterService(store, config.COUNTER_INITIAL_STOCK);
-  const events = createCounterEvents(app.database, COUNTER_NAME, () => counter.current(), app.log);
   const registers = [app.metrics.registry];
+  const batchSizes = new Histogram({
+    name: 'counter_sale_batch_size',
+    help: 'Sales committed together in one statement',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers,
+  });
+  const store = createCounterStore(app.database, COUNTER_NAME);
+  const counter = createCounterService(store, config.COUNTER_INITIAL_STOCK, {
+    onBatch: (size) => batchSizes.observe(size),
+  });
+  const events = createCounterEvents(app.database, COUNTER_NAME, () => counter.current(), app.log);
   const sold = new Counter({ name: 'cameras_sold_total', help: 'Cameras sold', registers });
   const resets = new Counter({ name: 'counter_resets_total', help: 'Stock resets', registers });
+  new Gauge({
+    name: 'counter_sales_waiting',
+    help: 'Sales waiting for the statement in flight, to go in the next one',
+    registers,
+    collect() {
+      this.set(counter.salesWaiting());
+    },
+  });
   const stock = new Gauge({
     name: 'cameras_in_stock',
     help: 'Cameras left, as last seen',

@@ -5,8 +5,8 @@ interface ValueRow {
 }
 
 /**
- * The SQL of a stock counter. A sale is one conditional UPDATE: the row lock makes
- * concurrent sales queue, and `value > 0` (with the CHECK constraint) means never below zero.
+ * The SQL of a stock counter. Sales are one conditional UPDATE: the row lock makes
+ * concurrent statements queue, and `LEAST` (with the CHECK constraint) means never below zero.
  */
 export function createCounterStore(db: Queryable, name: string) {
   return {
@@ -23,14 +23,20 @@ export function createCounterStore(db: Queryable, name: string) {
       return row?.value;
     },
 
-    /** The value after the sale, or undefined when the stock is already zero. */
-    async decrement(): Promise<number | undefined> {
-      const [row] = await db.query<ValueRow>(
-        `UPDATE counters SET value = value - 1, updated_at = now()
-         WHERE name = $1 AND value > 0 RETURNING value`,
-        [name],
+    /**
+     * Sells up to `count` cameras in one statement, never below zero: the stock before and
+     * after, so the caller can tell which of the sales it stands for succeeded.
+     */
+    async sellUpTo(count: number): Promise<{ before: number; after: number }> {
+      const [row] = await db.query<{ before: number; after: number }>(
+        `WITH stock AS (SELECT value FROM counters WHERE name = $1 FOR UPDATE)
+         UPDATE counters SET value = counters.value - LEAST($2::int, stock.value), updated_at = now()
+         FROM stock WHERE counters.name = $1 AND stock.value > 0
+         RETURNING stock.value AS before, counters.value AS after`,
+        [name, count],
       );
-      return row?.value;
+      // No row: the stock was already zero (or the counter is missing, which ensure() prevents).
+      return row ?? { before: 0, after: 0 };
     },
 
     async reset(initialStock: number): Promise<number> {
