@@ -246,7 +246,8 @@ describe('HTTP fuzzing', () => {
           });
         }
       }),
-      { numRuns: RUNS, interruptAfterTimeLimit: 240_000 },
+      // Out of time is a failure: a run cut short must not pass as all of its requests.
+      { numRuns: RUNS, interruptAfterTimeLimit: 240_000, markInterruptAsFailure: true },
     );
   }, 300_000);
 
