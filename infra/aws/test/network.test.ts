@@ -202,29 +202,23 @@ describe.each(environments)('$name security groups', (config) => {
       .map(outbound)
       .sort();
 
+  const loadBalancerOutbound = [`${loadBalancer} -> ${tasks}:tcp/3000-3000`];
+  const tasksOutbound = [
+    `${tasks} -> ${database}:tcp/5432-5432`,
+    `${tasks} -> ${cache}:tcp/6379-6379`,
+    `${tasks} -> 0.0.0.0/0:tcp/443-443`,
+  ].sort();
+
   it("lets the load balancer send only to the tasks' app port: requests and health checks", () => {
-    expect(outboundFrom(loadBalancer)).toEqual([`${loadBalancer} -> ${tasks}:tcp/3000-3000`]);
+    expect(outboundFrom(loadBalancer)).toEqual(loadBalancerOutbound);
   });
 
   it('lets the tasks send only to PostgreSQL on 5432, Valkey on 6379, and HTTPS on 443 for the AWS APIs through NAT', () => {
-    expect(outboundFrom(tasks)).toEqual(
-      [
-        `${tasks} -> ${database}:tcp/5432-5432`,
-        `${tasks} -> ${cache}:tcp/6379-6379`,
-        `${tasks} -> 0.0.0.0/0:tcp/443-443`,
-      ].sort(),
-    );
+    expect(outboundFrom(tasks)).toEqual(tasksOutbound);
   });
 
   it('lets no other group send anything out, in any stack: the database and the cache answer only', () => {
-    expect(egress.map(outbound).sort()).toEqual(
-      [
-        `${loadBalancer} -> ${tasks}:tcp/3000-3000`,
-        `${tasks} -> ${database}:tcp/5432-5432`,
-        `${tasks} -> ${cache}:tcp/6379-6379`,
-        `${tasks} -> 0.0.0.0/0:tcp/443-443`,
-      ].sort(),
-    );
+    expect(egress.map(outbound).sort()).toEqual([...loadBalancerOutbound, ...tasksOutbound].sort());
   });
 
   it('lets in exactly internet → load balancer → tasks → database and cache', () => {
