@@ -23,7 +23,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --workspace=web --include-workspace-root --no-audit --no-fund
 
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build-server.ts scripts/
 COPY src/ src/
 COPY web/ web/
 RUN npm run build

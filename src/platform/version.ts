@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { PACKAGE_JSON } from '../paths.js';
 
-/** The package version, read once from package.json (beside `src/` and `dist/`). */
-export const { version } = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-) as { version: string };
+/** The package version, read once from package.json. */
+export const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };

@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-
-/** Where `npm run build` puts the web UI, from `src/platform/` and `dist/platform/` alike. */
-const WEB_UI_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+import { WEB_UI_ROOT } from '../paths.js';
 
 // Vite names every asset by its content hash: a changed file is a new URL.
 const HASHED_ASSET_CACHE = 'public, max-age=31536000, immutable';

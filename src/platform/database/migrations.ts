@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { MIGRATIONS_DIR } from '../../paths.js';
 import type { Database, Queryable } from './types.js';
-
-/** The repository's `migrations/` folder, found from this file in `src/` or `dist/` alike. */
-export const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url);
 
 // Any fixed 64-bit number works; every replica and the migrate command must use the same one.
 const MIGRATION_LOCK_ID = 4_242_001;
