@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 
@@ -10,6 +10,7 @@ export async function writeMarkdownReport(file: URL, markdown: string): Promise<
   const path = fileURLToPath(file);
   const options = await resolveConfig(path);
   const text = await format(markdown, { ...options, filepath: path });
+  await mkdir(new URL('./', file), { recursive: true });
   await writeFile(file, text);
   console.log(`\n${text}`);
 }

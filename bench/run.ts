@@ -17,6 +17,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 3;
 const SEED_ROWS = 10_000;
 const SCALE_ROWS = Number(process.env.BENCH_SCALE_ROWS ?? 1_000_000);
+// V8 hands memory back after some 20 s without work (its memory reducer): idle is measured
+// over a window longer than that, from start-up, before any load.
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 const POSTGRES = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = new URL('../', import.meta.url);
@@ -136,9 +139,13 @@ async function main() {
 
     const database = new pg.Client({ connectionString: databaseUrl.href });
     await database.connect();
+    const readyRss = rssMegabytes(app.pid ?? 0);
     await seed(database, 1, SEED_ROWS);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const idleRss = rssMegabytes(app.pid ?? 0);
+    let idleRss = readyRss;
+    for (let second = 0; second < IDLE_SECONDS; second += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idleRss = Math.min(idleRss, rssMegabytes(app.pid ?? 0));
+    }
 
     const json = { 'content-type': 'application/json' };
     const rows = [
@@ -185,6 +192,7 @@ async function main() {
       rows,
       scale,
       startToReadyMs,
+      readyRss,
       idleRss,
       loadedRss,
       versions: await versions(admin),
@@ -238,6 +246,7 @@ async function writeReport(report: {
   rows: Row[];
   scale: Row[];
   startToReadyMs: number;
+  readyRss: number;
   idleRss: number;
   loadedRss: number;
   versions: { node: string; postgres: string; redis: string };
@@ -270,9 +279,10 @@ ${TARGETS.map(([name, target]) => {
   return `| ${name} ≥ ${target.toFixed(2)} of bare | ${ratio.toFixed(2)} | ${ratio >= target ? 'yes' : 'no'} |`;
 }).join('\n')}
 | start to ready ≤ 1000 ms (spawn to \`/readyz\` 200, migrations included) | ${report.startToReadyMs} ms | ${report.startToReadyMs <= 1000 ? 'yes' : 'no'} |
-| idle RSS ≤ 100 MB | ${report.idleRss} MB | ${report.idleRss <= 100 ? 'yes' : 'no'} |
+| idle RSS ≤ 100 MB (the lowest in ${IDLE_SECONDS} s without requests) | ${report.idleRss} MB | ${report.idleRss <= 100 ? 'yes' : 'no'} |
 
-RSS after the load: ${report.loadedRss} MB.
+RSS when ready: ${report.readyRss} MB; after the load: ${report.loadedRss} MB. V8 gives back the
+memory that start-up used after some 20 s without work, hence the idle window.
 
 ## At scale
 
