@@ -26,14 +26,27 @@ export const loadSheddingPlugin = fp(
       help: 'Requests answered 503 because the event loop was overloaded',
       registers: [scope.metrics.registry],
     });
+    // One log line per second of shedding, not one per request: writing thousands of lines
+    // would add work to a process that is already behind.
+    let shedSinceLog = 0;
+    let nextLogAt = 0;
     await scope.register(underPressure, {
       maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
       // Checked against the mean delay of each 1 s sample: sustained overload, not one GC.
       sampleInterval: SAMPLE_INTERVAL_MS,
       pressureHandler: async (request, _reply, type, value) => {
-        if (performance.now() < sheddingFrom) return;
+        const now = performance.now();
+        if (now < sheddingFrom) return;
         shed.inc();
-        request.log.warn({ pressure: type, value }, 'overloaded: request shed');
+        shedSinceLog += 1;
+        if (now >= nextLogAt) {
+          request.log.warn(
+            { pressure: type, value, shed: shedSinceLog },
+            'overloaded: requests shed',
+          );
+          shedSinceLog = 0;
+          nextLogAt = now + SAMPLE_INTERVAL_MS;
+        }
         throw serviceUnavailable('The service is overloaded; retry shortly');
       },
     });
