@@ -7,6 +7,8 @@ import { startApp, testConfig } from '../helpers/app.js';
 // 5,000 in CI; FUZZ_RUNS=100000 for a long local hunt.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
 const ADMIN_TOKEN = 'fuzz-admin-token-0123456789';
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const NO_FAULTS = { latencyMs: 0, errorRate: 0, sick: false };
 
 interface RawResponse {
   status: number;
@@ -87,6 +89,7 @@ const path = fc
         '/readyz',
         '/metrics',
         '/docs/json',
+        '/admin/faults',
         '/',
         '//items',
         '/items/',
@@ -108,6 +111,18 @@ const method = fc.oneof(
 const deeplyNested = fc
   .integer({ min: 1, max: 5000 })
   .map((depth) => '['.repeat(depth) + ']'.repeat(depth));
+// What PUT /admin/faults takes, with values in and out of range and of the wrong types.
+const faultsBody = fc
+  .record(
+    {
+      latencyMs: fc.oneof(fc.integer({ min: -10, max: 40_000 }), fc.double(), fc.string()),
+      errorRate: fc.oneof(fc.double({ min: -1, max: 2 }), fc.integer(), fc.boolean()),
+      sick: fc.oneof(fc.boolean(), fc.constantFrom('true', 0, 1, null)),
+      extra: fc.jsonValue({ maxDepth: 1 }),
+    },
+    { requiredKeys: [] },
+  )
+  .map((value) => JSON.stringify(value));
 const body = fc.oneof(
   fc.constant(''),
   fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
@@ -128,6 +143,7 @@ const body = fc.oneof(
       { requiredKeys: [] },
     )
     .map((value) => JSON.stringify(value)),
+  faultsBody,
   deeplyNested,
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.constantFrom(
@@ -202,53 +218,97 @@ function frame(kind: string, body: Buffer): { headers: string[]; bytes: Buffer }
 }
 
 /** A request as bytes: the method, target, headers (duplicates allowed) and body are free. */
-const request = fc
-  .record({
-    method,
-    path,
-    headers: extraHeaders,
-    body,
-    framing,
-    type: fc.option(contentType, { nil: undefined }),
-  })
-  .map(({ method: verb, path: target, headers, body: payload, framing: kind, type }) => {
-    const lines = [`${verb} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
-    if (type !== undefined) lines.push(`Content-Type: ${type}`);
-    lines.push(...headers);
-    const framed = frame(kind, Buffer.from(payload, 'utf8'));
-    lines.push(...framed.headers);
-    return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), framed.bytes]);
-  });
+function httpRequest(parts: {
+  method: fc.Arbitrary<string>;
+  path: fc.Arbitrary<string>;
+  headers: fc.Arbitrary<string[]>;
+  body: fc.Arbitrary<string>;
+}): fc.Arbitrary<Buffer> {
+  return fc
+    .record({ ...parts, framing, type: fc.option(contentType, { nil: undefined }) })
+    .map(({ method: verb, path: target, headers, body: payload, framing: kind, type }) => {
+      const lines = [`${verb} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+      if (type !== undefined) lines.push(`Content-Type: ${type}`);
+      lines.push(...headers);
+      const framed = frame(kind, Buffer.from(payload, 'utf8'));
+      lines.push(...framed.headers);
+      return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), framed.bytes]);
+    });
+}
+
+const request = httpRequest({ method, path, headers: extraHeaders, body });
+/** Aimed at fault injection: mostly with the admin token, so bodies reach the schema. */
+const faultsRequest = httpRequest({
+  method: fc.constantFrom('PUT', 'PUT', 'PUT', 'GET', 'POST', 'PATCH'),
+  path: fc.constantFrom('/admin/faults', '/admin/faults?x=1', '/admin/faults/'),
+  headers: fc
+    .tuple(
+      fc.constantFrom(`Authorization: Bearer ${ADMIN_TOKEN}`, 'Authorization: Bearer wrong'),
+      extraHeaders,
+    )
+    .map(([authorization, others]) => [authorization, ...others]),
+  body: fc.oneof(
+    { weight: 3, arbitrary: faultsBody },
+    // Valid settings too, so faults really get set (and then cleared by `check`).
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({
+          latencyMs: fc.integer({ min: 0, max: 30_000 }),
+          errorRate: fc.double({ min: 0, max: 1, noNaN: true }),
+          sick: fc.boolean(),
+        })
+        .map((value) => JSON.stringify(value)),
+    },
+    { weight: 1, arbitrary: body },
+  ),
+});
 
 describe('HTTP fuzzing', () => {
   let app: FastifyInstance;
   let port: number;
   beforeAll(async () => {
-    app = await startApp(testConfig({ ADMIN_TOKEN, COUNTER_INITIAL_STOCK: '1000' }));
+    app = await startApp(
+      testConfig({ ADMIN_TOKEN, COUNTER_INITIAL_STOCK: '1000', FAULT_INJECTION: 'true' }),
+    );
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
   });
   afterAll(() => app.close());
 
+  /** Sends one request and holds its answer, and the faults it may have set, to the rules. */
+  async function check(bytes: Buffer): Promise<void> {
+    const response = await sendRaw(port, bytes);
+    expect(response.status, response.headers).toBeGreaterThanOrEqual(100);
+    expect(response.status, response.headers).toBeLessThan(500);
+    const head = bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1');
+    if (response.status >= 400 && !head.startsWith('HEAD ')) {
+      const error = JSON.parse(response.body) as Record<string, unknown>;
+      expect(error).toEqual({
+        statusCode: response.status,
+        error: expect.any(String) as string,
+        message: expect.any(String) as string,
+      });
+    }
+    // Whatever /admin/faults was sent, the faults it keeps are within their bounds.
+    const faults = await app.inject({ method: 'GET', url: '/admin/faults', headers: admin });
+    const kept = faults.json<typeof NO_FAULTS>();
+    expect(Object.keys(kept).sort(), faults.body).toEqual(['errorRate', 'latencyMs', 'sick']);
+    expect(Number.isInteger(kept.latencyMs) && kept.latencyMs >= 0, faults.body).toBe(true);
+    expect(kept.latencyMs <= 30_000 && kept.errorRate >= 0 && kept.errorRate <= 1).toBe(true);
+    expect(typeof kept.sick, faults.body).toBe('boolean');
+    // Injected failures are answers an operator asked for: none carries over to the next case.
+    await app.inject({ method: 'PUT', url: '/admin/faults', headers: admin, payload: NO_FAULTS });
+  }
+  // Out of time is a failure: a run cut short must not pass as all of its requests.
+  const limits = { interruptAfterTimeLimit: 240_000, markInterruptAsFailure: true };
+
   it(`never answers 5xx, and every 4xx has the error shape (${RUNS} requests)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(request, async (bytes) => {
-        const response = await sendRaw(port, bytes);
-        expect(response.status, response.headers).toBeGreaterThanOrEqual(100);
-        expect(response.status, response.headers).toBeLessThan(500);
-        const head = bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1');
-        if (response.status >= 400 && !head.startsWith('HEAD ')) {
-          const error = JSON.parse(response.body) as Record<string, unknown>;
-          expect(error).toEqual({
-            statusCode: response.status,
-            error: expect.any(String) as string,
-            message: expect.any(String) as string,
-          });
-        }
-      }),
-      // Out of time is a failure: a run cut short must not pass as all of its requests.
-      { numRuns: RUNS, interruptAfterTimeLimit: 240_000, markInterruptAsFailure: true },
-    );
+    await fc.assert(fc.asyncProperty(request, check), { numRuns: RUNS, ...limits });
+  }, 300_000);
+
+  it(`keeps fault injection's settings valid, whatever it is sent (${RUNS / 5} requests)`, async () => {
+    await fc.assert(fc.asyncProperty(faultsRequest, check), { numRuns: RUNS / 5, ...limits });
   }, 300_000);
 
   it('is still up, and its invariants hold, afterwards', async () => {
