@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '../../src/platform/cache/memory.js';
 import { createRedisCache } from '../../src/platform/cache/redis.js';
@@ -92,6 +93,22 @@ describe.runIf(realServersAvailable)('redis cache', () => {
       expect((await a.get('shared', 'k')).value).toBeUndefined();
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('still hits after Redis forgot its scripts (a restart or SCRIPT FLUSH)', async () => {
+    const { events, observer } = recordingObserver();
+    const cache = await createRedisCache(options, observer);
+    const admin = new Redis(redis.url);
+    try {
+      const lookup = await cache.get('flushed', 'k');
+      await cache.set('flushed', lookup.generation ?? '', 'k', 'v');
+      await admin.script('FLUSH');
+      expect((await cache.get('flushed', 'k')).value).toBe('v');
+      expect(events).not.toContain('unavailable');
+    } finally {
+      await admin.quit();
+      await cache.close();
     }
   });
 
