@@ -297,6 +297,26 @@ ${report.scale.map((row) => line(row, false)).join('\n')}
 
 Latency at ${SCALE_ROWS} rows over ${SEED_ROWS} rows (target: within 1.5×): ${scaleRatios(report.scale)}.
 
+## What limits the ratios
+
+Not re-measured by this benchmark: from \`node --cpu-prof\` profiles and A/B runs of two
+builds side by side on this machine (2026-12-02), reading each process's CPU time from
+\`/proc\` per request answered, which the noise disturbs less than req/s.
+
+- The load generator, PostgreSQL and Redis share the two cores with the service, so every
+  microsecond of CPU a request costs the service shows in the ratio. Per request the bare
+  server spends about 22 µs, a minimal Fastify app 27 µs, \`GET /status\` 70–100 µs, a cached
+  page 85–130 µs and \`GET /hello\` 200–260 µs.
+- What every request carries: the access log line, the per-route metrics, the security
+  headers and the drain check cost about 20 µs together; turning all four off raised cached
+  pages by a quarter. They are what operators rely on, so they stay.
+- A cached page adds a Redis round trip (ioredis, auto-pipelined, the lookup script called by
+  its SHA) and reading the stored page; \`/hello\`, \`PUT /hello\` and \`/counter\` add a
+  PostgreSQL round trip through \`pg\`, about 100 µs more. Naming the statements so
+  PostgreSQL prepares them once made no measurable difference, so they are not named.
+- Before the server was bundled (decision 27), start to ready was 1.4 s and RSS soon after
+  start 126 MB: loading 1,200 files from \`node_modules\` took 650 ms of it.
+
 ## Reproduce
 
 \`\`\`sh
@@ -304,7 +324,8 @@ npm run bench                          # PostgreSQL and Redis on 127.0.0.1, as f
 BENCH_SECONDS=30 BENCH_CONNECTIONS=100 npm run bench
 \`\`\`
 
-\`BENCH_POSTGRES_URL\` and \`BENCH_REDIS_URL\` point it elsewhere; it creates and drops its own
+\`BENCH_IDLE_SECONDS\` sets the idle window (30 s). \`BENCH_POSTGRES_URL\` and
+\`BENCH_REDIS_URL\` point it elsewhere; it creates and drops its own
 database and key prefix. The machine is shared and noisy: read the ratios, and run it twice.
 `;
   await writeMarkdownReport(reportFile, text);
