@@ -4,14 +4,15 @@
  * rest of start-up together (docs/decisions.md, "One bundled file per entry point").
  */
 import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const root = new URL('../', import.meta.url);
-const outdir = new URL('dist/', root).pathname;
+const root = fileURLToPath(new URL('../', import.meta.url));
+const outdir = fileURLToPath(new URL('../dist/', import.meta.url));
 
 await rm(outdir, { recursive: true, force: true });
 await build({
-  absWorkingDir: root.pathname,
+  absWorkingDir: root,
   entryPoints: ['src/main.ts', 'src/migrate.ts', 'src/healthcheck.ts'],
   outdir,
   bundle: true,
