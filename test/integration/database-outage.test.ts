@@ -11,6 +11,14 @@ import { waitFor } from '../helpers/wait.js';
 const status = async (app: FastifyInstance, url: string) =>
   (await app.inject({ method: 'GET', url })).statusCode;
 
+/** Waits until `/readyz` answers 200 (`ready`) or 503 (not), as a load balancer would see. */
+const readiness = (app: FastifyInstance, ready: boolean, timeoutMs?: number) =>
+  waitFor(
+    ready ? 'readiness to return' : 'readiness to fail',
+    async () => (await status(app, '/readyz')) === (ready ? 200 : 503),
+    timeoutMs,
+  );
+
 describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
   let proxy: TcpProxy;
   let databaseUrl: string;
@@ -47,11 +55,7 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
       expect(items.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
 
       await proxy.restore();
-      await waitFor(
-        'readiness after the database came up',
-        async () => (await status(app, '/readyz')) === 200,
-        20_000,
-      );
+      await readiness(app, true, 20_000);
       expect((await app.inject({ method: 'GET', url: '/counter' })).json()).toEqual({
         counter: 1000,
       });
@@ -71,7 +75,7 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
       await stream.waitFor(1000);
 
       await proxy.cut();
-      await waitFor('readiness to fail', async () => (await status(app, '/readyz')) === 503);
+      await readiness(app, false);
       // What the readiness alert reads: the scrape itself still answers.
       const metrics = await app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.statusCode).toBe(200);
@@ -84,11 +88,7 @@ describe.runIf(realServersAvailable)('PostgreSQL unreachable', () => {
       expect(await status(app, '/healthz')).toBe(200);
 
       await proxy.restore();
-      await waitFor(
-        'readiness to return',
-        async () => (await status(app, '/readyz')) === 200,
-        20_000,
-      );
+      await readiness(app, true, 20_000);
       const names = (await app.inject({ method: 'GET', url: '/items' }))
         .json<{ name: string }[]>()
         .map((item) => item.name);
@@ -236,21 +236,13 @@ describe.runIf(realServersAvailable)('PostgreSQL failing under load', () => {
         await takeAway(proxy);
         const outageEnds = Date.now() + ANSWER_BOUND_MS + 1000;
         // Readiness fails within a few seconds, so the load balancer stops sending traffic.
-        await waitFor(
-          'readiness to fail',
-          async () => (await status(app, '/readyz')) === 503,
-          5000,
-        );
+        await readiness(app, false, 5000);
         // Longer than any answer may take, so a request that waits for the database to come
         // back, rather than for its timeouts, fails the bound below.
         await new Promise((resolve) => setTimeout(resolve, outageEnds - Date.now()));
         expect(await status(app, '/healthz')).toBe(200);
         await proxy.restore();
-        await waitFor(
-          'readiness to return',
-          async () => (await status(app, '/readyz')) === 200,
-          20_000,
-        );
+        await readiness(app, true, 20_000);
         phase = 'after';
         await new Promise((resolve) => setTimeout(resolve, 2000));
         stopAt = Date.now();

@@ -54,7 +54,8 @@ describe.runIf(realServersAvailable)('overload over real HTTP', () => {
   }, 30_000);
 
   it('sheds with 503 + Retry-After beyond capacity, keeps its probes up, and recovers', async () => {
-    const url = `${service.baseUrl}/items?limit=100`;
+    const page = '/items?limit=100';
+    const url = service.baseUrl + page;
     const statuses = new Map<number, number>();
     // Requests sent beside the load, whose headers and bodies the test reads.
     const sampled: { path: string; status: number; retryAfter: string | null; body: string }[] = [];
@@ -77,7 +78,7 @@ describe.runIf(realServersAvailable)('overload over real HTTP', () => {
       const sampling = (async () => {
         for (let second = 1; second < STEP_SECONDS; second += 1) {
           await new Promise((resolve) => setTimeout(resolve, 1000));
-          for (const path of ['/healthz', '/readyz', '/items?limit=100']) {
+          for (const path of ['/healthz', '/readyz', page]) {
             const response = await fetch(service.baseUrl + path);
             sampled.push({
               path,
@@ -101,7 +102,7 @@ describe.runIf(realServersAvailable)('overload over real HTTP', () => {
     expect({ timeouts, connectionErrors }).toEqual({ timeouts: 0, connectionErrors: 0 });
     expect(service.child.exitCode).toBeNull();
     // The probes stayed green: a busy replica is not restarted or taken out for being busy.
-    const probes = sampled.filter(({ path }) => path !== '/items?limit=100');
+    const probes = sampled.filter(({ path }) => path !== page);
     expect(probes.filter(({ status }) => status !== 200)).toEqual([]);
     // A shed request carries the error shape and says when to come back.
     for (const page of sampled.filter(({ status }) => status === 503))
