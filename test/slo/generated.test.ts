@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { generatedFiles } from '../../slo/generate.js';
+
+const files = await generatedFiles();
+
+describe('files generated from slo/objectives.ts', () => {
+  it.each(Object.keys(files))('%s is what `npm run slo` writes', (path) => {
+    const committed = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+    // A hand edit, or a change to the objectives without `npm run slo`, fails here.
+    expect(committed, `${path} is out of date: run npm run slo`).toBe(files[path]);
+  });
+
+  it.each(Object.entries(files))('%s says it is generated, and from what', (_path, content) => {
+    expect(content.split('\n')[0]).toMatch(/^(# |<!-- )Generated from slo\/objectives\.ts/);
+  });
+});
