@@ -27,6 +27,7 @@ describe.runIf(kustomizeAvailable)('every overlay', () => {
         'Namespace',
         'NetworkPolicy',
         'PodDisruptionBudget',
+        'PrometheusRule',
         'Service',
         'ServiceAccount',
         'ServiceMonitor',
