@@ -19,6 +19,11 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Code only some runs need (tracing's SDK; PostgreSQL's or PGlite's driver) goes to chunks
+  // of its own, loaded when imported: off, tracing costs no parsing at start-up. Chunks sit
+  // beside the entry points, so import.meta.url means the same folder in each (src/paths.ts).
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   // Names are kept, so stack traces still read; dropping the whitespace alone saves ~10 MB of
   // resident source text. The map leads back to src/ when a process runs with
   // --enable-source-maps, which is not the default: Node 20 parses the map at start-up, for

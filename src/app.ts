@@ -15,13 +15,15 @@ import { loadSheddingPlugin } from './platform/load-shedding.js';
 import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/logging.js';
 import { metricsPlugin } from './platform/metrics.js';
 import { securityPlugin } from './platform/security.js';
+import { startTracing } from './platform/tracing/index.js';
 import { formatValidationError, validatorCompiler } from './platform/validation.js';
 import { webUiPlugin } from './platform/web-ui.js';
 
 /** Builds the whole service without listening, so tests build exactly what production runs. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const tracing = await startTracing(config);
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, tracing),
     // Fastify's own two lines per request give way to our one (requestLoggingPlugin).
     logController: new LogController({
       disableRequestLogging: true,
@@ -50,13 +52,18 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   acceptEmptyJsonBodies(app);
 
+  if (tracing !== undefined) {
+    // First, so the request's span is active in every hook and log line after it.
+    await app.register(tracing.plugin);
+    app.addHook('onClose', () => tracing.shutdown());
+  }
   await app.register(errorsPlugin);
   await app.register(unusedConnectionsPlugin);
   await app.register(requestLoggingPlugin);
   // Before any route: the OpenAPI document only sees routes registered after it.
   await app.register(docsPlugin);
   await app.register(securityPlugin, { config });
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, { config, tracing });
   await app.register(databasePlugin, { config });
   await app.register(cachePlugin, { config });
   await app.register(healthPlugin, { config });

@@ -97,6 +97,58 @@ export const EnvSchema = Type.Object({
     default: 'unknown',
     description: 'git commit of this build, reported by /status',
   }),
+  // OpenTelemetry's own variables, with their standard meaning:
+  // https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/
+  OTEL_SDK_DISABLED: Type.Boolean({
+    default: false,
+    description: 'true turns tracing off even with an endpoint set',
+  }),
+  OTEL_SERVICE_NAME: Type.String({
+    minLength: 1,
+    default: 'shipshape',
+    description: 'service.name of every span',
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description:
+        'OTLP/HTTP base URL (traces go to <it>/v1/traces); unset with the next: no tracing',
+    }),
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description: 'OTLP/HTTP URL for traces, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT',
+    }),
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: Type.Enum(['http/protobuf', 'http/json'], {
+    default: 'http/protobuf',
+    description: 'OTLP encoding (gRPC is not supported)',
+  }),
+  OTEL_TRACES_SAMPLER: Type.Enum(
+    [
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ],
+    { default: 'parentbased_always_on', description: 'which requests are traced' },
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description: 'the share of traces the ratio samplers keep (default 1)',
+    }),
+  ),
+  OTEL_RESOURCE_ATTRIBUTES: Type.Optional(
+    Type.String({
+      pattern: '^[^=,\\s]+=[^,]*(,[^=,\\s]+=[^,]*)*$',
+      description: 'key=value,... added to every span, e.g. deployment.environment.name=staging',
+    }),
+  ),
 });
 
 type Env = Static<typeof EnvSchema>;

@@ -1,9 +1,12 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import { isStream } from './replies.js';
+import type { Tracing } from './tracing/index.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -13,9 +16,13 @@ export function requestIdFor(request: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** pino options: JSON lines with ISO time and level names; credentials never written. */
-export function loggerOptions(config: Config): LoggerOptions {
+/**
+ * pino options: JSON lines with ISO time and level names; credentials never written. With
+ * tracing on, every line written under a span names its trace and span.
+ */
+export function loggerOptions(config: Config, tracing?: Tracing): LoggerOptions {
   return {
+    ...(tracing === undefined ? {} : { mixin: tracing.logFields }),
     level: config.LOG_LEVEL,
     base: { service: 'shipshape', revision: config.GIT_REVISION },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
@@ -29,25 +36,47 @@ export function loggerOptions(config: Config): LoggerOptions {
 
 /**
  * One log line per request: route pattern (not the URL, which can carry a username),
- * status, duration, cache result and the request id, which every response echoes.
+ * status, duration, cache result, the request id, which every response echoes, and the AWS
+ * load balancer's trace id when it sent one. An event stream's line comes when it closes.
  */
+function logCompleted(request: FastifyRequest, reply: FastifyReply): void {
+  const cache = reply.getHeader('x-cache');
+  const amazonTraceId = request.headers['x-amzn-trace-id'];
+  request.log.info(
+    {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      ...(cache === undefined ? {} : { cache }),
+      ...(amazonTraceId === undefined ? {} : { amazonTraceId }),
+    },
+    'request completed',
+  );
+}
+
+const streamed = new WeakSet<FastifyRequest>();
+
 export const requestLoggingPlugin = fp(
   async (app: FastifyInstance) => {
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
+    // A streamed reply (an event stream) ends when either side closes it; a client that
+    // goes away ends it without the 'finish' that onResponse waits for.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (isStream(payload)) {
+        streamed.add(request);
+        // Bound to the request's async context, so the line still names its trace.
+        reply.raw.once(
+          'close',
+          AsyncResource.bind(() => logCompleted(request, reply)),
+        );
+      }
+      return payload;
+    });
     app.addHook('onResponse', async (request, reply) => {
-      const cache = reply.getHeader('x-cache');
-      request.log.info(
-        {
-          method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
-          statusCode: reply.statusCode,
-          durationMs: Math.round(reply.elapsedTime * 100) / 100,
-          ...(cache === undefined ? {} : { cache }),
-        },
-        'request completed',
-      );
+      if (!streamed.has(request)) logCompleted(request, reply);
     });
   },
   { name: 'request-logging' },

@@ -3,6 +3,11 @@ import type { Database } from '../../platform/database/index.js';
 
 type Subscriber = (value: number) => void;
 
+export interface CounterEventsObserver {
+  /** A change reached this replica, this long after the database made it. */
+  onDelivered(delaySeconds: number): void;
+}
+
 const CHANNEL = 'counter_changed';
 
 /**
@@ -15,6 +20,7 @@ export function createCounterEvents(
   name: string,
   readCurrent: () => Promise<number>,
   log: FastifyBaseLogger,
+  observer: CounterEventsObserver,
 ) {
   const subscribers = new Set<Subscriber>();
   const publish = (value: number) => {
@@ -27,8 +33,13 @@ export function createCounterEvents(
       );
       return;
     }
-    const change = JSON.parse(payload) as { name: string; value: number };
-    if (change.name === name) publish(change.value);
+    const change = JSON.parse(payload) as { name: string; value: number; changedAtMs?: number };
+    if (change.name !== name) return;
+    publish(change.value);
+    // Measured after every subscriber has been written to. The two clocks are the database
+    // server's and ours, both NTP-synced; a clock ahead of ours reads as no delay at all.
+    if (change.changedAtMs !== undefined)
+      observer.onDelivered(Math.max(0, Date.now() - change.changedAtMs) / 1000);
   };
   let unlisten: (() => Promise<void>) | undefined;
 

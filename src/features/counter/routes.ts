@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Config } from '../../config.js';
@@ -30,7 +30,16 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
   const counter = createCounterService(store, config.COUNTER_INITIAL_STOCK, {
     onBatch: (size) => batchSizes.observe(size),
   });
-  const events = createCounterEvents(app.database, COUNTER_NAME, () => counter.current(), app.log);
+  const delays = new Histogram({
+    name: 'counter_event_delay_seconds',
+    help: 'From a committed counter change to its event written to every open stream here',
+    // Around the live-updates SLO's threshold (slo/objectives.ts), which must be one of them.
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const events = createCounterEvents(app.database, COUNTER_NAME, () => counter.current(), app.log, {
+    onDelivered: (seconds) => delays.observe(seconds),
+  });
   const sold = new Counter({ name: 'cameras_sold_total', help: 'Cameras sold', registers });
   const resets = new Counter({ name: 'counter_resets_total', help: 'Stock resets', registers });
   new Gauge({
@@ -46,7 +55,7 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
     help: 'Cameras left, as last seen',
     registers,
   });
-  const streams = new Set<ServerResponse>();
+  const streams = new Set<PassThrough>();
 
   app.databaseReadiness.onReady(async () => {
     await store.ensure(config.COUNTER_INITIAL_STOCK);
@@ -125,23 +134,17 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
       },
     },
     async (request, reply) => {
-      const headers = {
+      reply.headers({
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
-      };
+      });
       // Node sends a HEAD response's headers only when it ends, so a held-open stream
       // would leave the client waiting forever.
-      if (request.method === 'HEAD') return reply.headers(headers).send();
+      if (request.method === 'HEAD') return reply.send();
       const initial = await counter.current();
-      const stream = reply.raw;
-      reply.hijack();
-      stream.writeHead(200, {
-        ...(reply.getHeaders() as OutgoingHttpHeaders),
-        ...headers,
-        connection: 'keep-alive',
-        // nginx: pass events through at once instead of buffering them.
-        'x-accel-buffering': 'no',
-      });
+      // Sent as a stream through Fastify, so the stream gets every hook a reply gets
+      // (headers, metrics, the log line when it closes) and Fastify ends it when the client goes.
+      const stream = new PassThrough();
       const send = (value: number) =>
         stream.write(`event: counter\ndata: {"counter":${value}}\n\n`);
       stream.write('retry: 2000\n\n');
@@ -149,11 +152,13 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
       const unsubscribe = events.subscribe(send);
       const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
       streams.add(stream);
-      request.raw.on('close', () => {
+      stream.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
         streams.delete(stream);
       });
+      // nginx: pass events through at once instead of buffering them.
+      return reply.header('x-accel-buffering', 'no').send(stream);
     },
   );
 };
