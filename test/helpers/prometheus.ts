@@ -22,8 +22,9 @@ if (!promtoolAvailable) {
 export function promtool(
   args: string[],
   cwd = PROMETHEUS_DIR,
+  timeoutMs = 30_000,
 ): { status: number | null; output: string } {
-  const result = spawnSync(PROMTOOL_PATH, args, { cwd, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(PROMTOOL_PATH, args, { cwd, encoding: 'utf8', timeout: timeoutMs });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -36,10 +37,10 @@ export function selectedMetrics(expr: string): string[] {
 const SCRAPE_SERIES = new Set(['up']);
 
 /**
- * Every metric name the real app exports once it has served a little of everything
- * (labelled series only appear after their first request), plus Prometheus's own.
+ * What the real app exports at /metrics once it has served a little of everything
+ * (labelled series only appear after their first request).
  */
-export async function exportedMetricNames(): Promise<Set<string>> {
+export async function exportedMetricsText(): Promise<string> {
   const app = await startApp(testConfig());
   try {
     for (const [method, url] of [
@@ -51,13 +52,17 @@ export async function exportedMetricNames(): Promise<Set<string>> {
     ] as const) {
       await app.inject({ method, url });
     }
-    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    const names = body
-      .split('\n')
-      .filter((line) => line !== '' && !line.startsWith('#'))
-      .map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? '');
-    return new Set([...names, ...SCRAPE_SERIES]);
+    return (await app.inject({ method: 'GET', url: '/metrics' })).body;
   } finally {
     await app.close();
   }
+}
+
+/** Every metric name the real app exports, plus the series Prometheus makes itself. */
+export async function exportedMetricNames(): Promise<Set<string>> {
+  const names = (await exportedMetricsText())
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? '');
+  return new Set([...names, ...SCRAPE_SERIES]);
 }
