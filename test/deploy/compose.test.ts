@@ -36,6 +36,7 @@ const service = (name: string): Service => {
 describe('compose.yaml', () => {
   it('runs the stack the issue asks for', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
+      'alertmanager',
       'app',
       'dev',
       'grafana',
@@ -96,6 +97,7 @@ describe('compose.yaml', () => {
       ['postgres', '/var/lib/postgresql'],
       ['redis', '/data'],
       ['prometheus', '/prometheus'],
+      ['alertmanager', '/alertmanager'],
       ['loki', '/loki'],
       ['grafana', '/var/lib/grafana'],
     ] as const) {
@@ -137,24 +139,24 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('asks .env for exactly the secrets .env.example lists for it', () => {
-    const required = new Set(
-      [...composeText.matchAll(/\$\{([A-Z_]+):\?/g)].map((match) => match[1]),
+  it('reads from .env exactly the variables of its own that .env.example lists', () => {
+    // Secrets it requires (`:?`), and settings that may stay blank (`:-`, the webhook URLs).
+    const read = new Set(
+      [...composeText.matchAll(/\$\{([A-Z_]+):[?-]/g)].map((match) => match[1] ?? ''),
     );
     const example = readFileSync(new URL('.env.example', root), 'utf8');
     const composeOnly = example.slice(example.indexOf('# --- compose.yaml only'));
     const listed = [...composeOnly.matchAll(/^([A-Z_]+)=/gm)].map((match) => match[1]);
     const serviceKeys = Object.keys(EnvSchema.properties);
-    expect([...required].filter((key) => !serviceKeys.includes(key ?? '')).sort()).toEqual(
-      listed.sort(),
-    );
+    expect([...read].filter((key) => !serviceKeys.includes(key)).sort()).toEqual(listed.sort());
   });
 
-  it('publishes only the proxy, Grafana, Prometheus and the dev servers, on loopback', () => {
+  it('publishes only the proxy, Grafana, Prometheus, Alertmanager and dev servers, on loopback', () => {
     const published = services.flatMap(([name, definition]) =>
       (definition.ports ?? []).map((port) => `${name} ${port}`),
     );
     expect(published.sort()).toEqual([
+      'alertmanager 127.0.0.1:9093:9093',
       'dev 127.0.0.1:3000:3000',
       'dev 127.0.0.1:5173:5173',
       'grafana 127.0.0.1:3001:3000',
