@@ -31,7 +31,11 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
   const pod = deployment.spec.template;
   const [app] = pod.spec.containers;
   const job = one('Job');
-  const config = one('ConfigMap').data as Record<string, string>;
+  // The generated settings, whose name ends in a content hash; the other is the dashboards'.
+  const settings = objects.find(
+    ({ kind, metadata }) => kind === 'ConfigMap' && metadata.name.startsWith('shipshape-config-'),
+  ) as Any;
+  const config = settings.data as Record<string, string>;
 
   it(`runs ${environment.replicas} replicas, rolling one new pod in before an old one leaves`, () => {
     expect(deployment.spec.replicas).toBe(environment.replicas);
@@ -115,7 +119,7 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
   });
 
   it('takes settings from the ConfigMap and every secret from the Secret, never inline', () => {
-    expect(app.envFrom).toEqual([{ configMapRef: { name: one('ConfigMap').metadata.name } }]);
+    expect(app.envFrom).toEqual([{ configMapRef: { name: settings.metadata.name } }]);
     for (const variable of app.env as Any[]) {
       expect(variable.value).toBeUndefined();
       expect(variable.valueFrom.secretKeyRef.name).toBe('shipshape');
@@ -143,7 +147,7 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     });
     const wave = (object: KubeObject) =>
       Number(object.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
-    for (const before of [one('ConfigMap'), one('ServiceAccount'), one('ExternalSecret')])
+    for (const before of [settings, one('ServiceAccount'), one('ExternalSecret')])
       expect(wave(before)).toBeLessThan(wave(job));
     expect(wave(deployment)).toBeGreaterThan(wave(job));
   });
@@ -205,7 +209,7 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     );
   });
 
-  it('lets in only the ingress controller and Prometheus, and out only DNS, PostgreSQL and Redis', () => {
+  it('lets in only the ingress controller and Prometheus, out only DNS, the databases and traces', () => {
     const policy = one('NetworkPolicy');
     for (const labels of [pod.metadata.labels, job.spec.template.metadata.labels])
       expect(matches(policy.spec.podSelector.matchLabels, labels)).toBe(true);
@@ -213,13 +217,15 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     const [ingress] = policy.spec.ingress;
     expect(policy.spec.ingress).toHaveLength(1);
     expect(ingress.ports).toEqual([{ port: 3000, protocol: 'TCP' }]);
-    // Each peer names a namespace and the pods in it: another pod there is not let in.
+    // A peer names a namespace and the pods in it (`*`: any pod of the namespace).
     const peer = (p: Any) =>
-      `${p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${Object.entries(
-        p.podSelector.matchLabels as Record<string, string>,
-      )
-        .map(([key, value]) => `${key}=${value}`)
-        .join(',')}`;
+      `${p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${
+        p.podSelector
+          ? Object.entries(p.podSelector.matchLabels as Record<string, string>)
+              .map(([key, value]) => `${key}=${value}`)
+              .join(',')
+          : '*'
+      }`;
     expect(ingress.from.map(peer)).toEqual([
       'ingress-nginx/app.kubernetes.io/name=ingress-nginx',
       'monitoring/app.kubernetes.io/name=prometheus',
@@ -232,6 +238,8 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
       { to: ['kube-system/k8s-app=kube-dns'], ports: ['TCP/53', 'UDP/53'] },
       // The managed databases outside the cluster, in the private network only.
       { to: ['ipBlock 10.0.0.0/8'], ports: ['TCP/5432', 'TCP/6379'] },
+      // OTLP over HTTP to the trace collector, whatever its pods' labels.
+      { to: ['observability/*'], ports: ['TCP/4318'] },
     ]);
   });
 

@@ -18,6 +18,7 @@ describe.runIf(kustomizeAvailable)('every overlay', () => {
     expect(objects.map(({ kind }) => kind).sort()).toEqual(
       [
         'ConfigMap',
+        'ConfigMap',
         'Deployment',
         'ExternalSecret',
         'HorizontalPodAutoscaler',
