@@ -46,6 +46,7 @@ describe('compose.yaml', () => {
       'postgres',
       'prometheus',
       'redis',
+      'tempo',
       'vector',
     ]);
     expect(service('app').deploy?.replicas).toBe(2);
@@ -114,6 +115,18 @@ describe('compose.yaml', () => {
     expect(Number.parseInt(app.stop_grace_period ?? '0', 10)).toBeGreaterThan(drainAndClose);
     expect(app.read_only).toBe(true);
     expect(service('nginx').read_only).toBe(true);
+  });
+
+  it("sends every replica's traces to Tempo's OTLP port, and Prometheus keeps exemplars", () => {
+    const tempo = parse(readFileSync(new URL('deploy/compose/tempo/tempo.yaml', root), 'utf8')) as {
+      distributor: { receivers: { otlp: { protocols: { http: { endpoint: string } } } } };
+    };
+    const port = tempo.distributor.receivers.otlp.protocols.http.endpoint.split(':').pop();
+    expect(service('app').environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(`http://tempo:${port}`);
+    expect(service('tempo').volumes).toContain(
+      './deploy/compose/tempo/tempo.yaml:/etc/tempo/tempo.yaml:ro',
+    );
+    expect(service('prometheus').command).toContain('--enable-feature=exemplar-storage');
   });
 
   it('pins every image it pulls to a version', () => {

@@ -37,18 +37,42 @@ function promtoolCheck(exprs: string[]) {
 }
 
 describe('Grafana provisioning', () => {
-  it('provides the Prometheus and Loki of the compose stack under the uids panels use', () => {
+  it('provides the Prometheus, Loki and Tempo of the compose stack under the uids panels use', () => {
     const { datasources } = parse(read('provisioning/datasources/datasources.yaml')) as {
       datasources: { uid: string; type: string; url: string }[];
     };
     expect(datasources.map(({ uid, type, url }) => ({ uid, type, url }))).toEqual([
       { uid: 'prometheus', type: 'prometheus', url: 'http://prometheus:9090' },
       { uid: 'loki', type: 'loki', url: 'http://loki:3100' },
+      { uid: 'tempo', type: 'tempo', url: 'http://tempo:3200' },
     ]);
     const uids = new Set(datasources.map((source) => source.uid));
     for (const { dashboard } of dashboards)
       for (const query of queriesOf(dashboard))
         expect(uids, query.where).toContain(query.datasource.uid);
+  });
+
+  it('links traces both ways: log line and exemplar to trace, span to its log lines', () => {
+    const { datasources } = parse(read('provisioning/datasources/datasources.yaml')) as {
+      datasources: { uid: string; jsonData?: Record<string, unknown> }[];
+    };
+    const byUid = Object.fromEntries(datasources.map((source) => [source.uid, source.jsonData]));
+    expect(byUid.prometheus?.exemplarTraceIdDestinations).toEqual([
+      { name: 'trace_id', datasourceUid: 'tempo' },
+    ]);
+    const [field] = byUid.loki?.derivedFields as { matcherRegex: string; datasourceUid: string }[];
+    expect(field?.datasourceUid).toBe('tempo');
+    // A request line as the app writes it with tracing on (test/process/tracing.test.ts).
+    const line = JSON.stringify({
+      requestId: 'r',
+      trace_id: 'a'.repeat(32),
+      span_id: 'b'.repeat(16),
+    });
+    expect(new RegExp(field?.matcherRegex ?? '').exec(line)?.[1]).toBe('a'.repeat(32));
+    expect(byUid.tempo?.tracesToLogsV2).toMatchObject({
+      datasourceUid: 'loki',
+      query: '{service="app"} |= "$${__trace.traceId}"',
+    });
   });
 
   it('loads both dashboards, each under its own uid', () => {
