@@ -146,9 +146,10 @@ async function main() {
     );
     const appPort = await freePort();
     const appUrl = `http://127.0.0.1:${appPort}`;
-    const startApp = async () => {
+    const startApp = async (extraEnv: Record<string, string> = {}) => {
       const startedAt = performance.now();
       const child = start([process.execPath, 'dist/main.js'], {
+        ...extraEnv,
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(appPort),
@@ -206,6 +207,38 @@ async function main() {
     ];
     const loadedRss = rssMegabytes(app.pid ?? 0);
 
+    // Tracing's cost: the same reads with every request traced, and at production's ratio,
+    // exported in batches to a collector stand-in that accepts every export.
+    const collectorPort = await freePort();
+    start(
+      [
+        process.execPath,
+        '-e',
+        `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, { 'content-type': 'application/x-protobuf' }); s.end(); }); }).listen(${collectorPort}, '127.0.0.1')`,
+      ],
+      {},
+    );
+    const stopApp = (child: ChildProcess) =>
+      new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM'));
+    const tracingReads = async (label: string) => [
+      await measure(`GET /items (cached page)${label}`, app, `${appUrl}/items?limit=20`),
+      await measure(`GET /hello/<existing>${label}`, app, appUrl, {
+        setupRequest: (request) => ({ ...request, path: `/hello/${randomUser(SEED_ROWS)}` }),
+      }),
+    ];
+    const tracing: Row[][] = [];
+    for (const [label, ratio] of TRACING_RATIOS) {
+      await stopApp(app);
+      ({ child: app } = await startApp({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: String(ratio),
+      }));
+      tracing.push(await tracingReads(`, ${label}`));
+    }
+    await stopApp(app);
+    ({ child: app } = await startApp());
+
     // Random page sizes and cursors over the first ${SEED_ROWS} rows at both sizes: the same
     // keys, so the same share of cache misses, and the table size the only difference.
     const randomPages: autocannon.Request = {
@@ -241,6 +274,7 @@ async function main() {
     await writeReport({
       rows,
       scale,
+      tracing,
       startTimes,
       readyRss,
       idleRss,
@@ -286,6 +320,12 @@ async function versions(admin: pg.Client) {
   };
 }
 
+/** Tracing on, every request and at production's share (infra/aws/config/production.ts). */
+const TRACING_RATIOS: [string, number][] = [
+  ['traced 100%', 1],
+  ['traced 5%', 0.05],
+];
+
 /** The issue's targets, as ratios to the bare server in the same run. */
 const TARGETS: [string, number][] = [
   ['GET /items (cached page)', 0.5],
@@ -297,6 +337,7 @@ const TARGETS: [string, number][] = [
 async function writeReport(report: {
   rows: Row[];
   scale: Row[];
+  tracing: Row[][];
   startTimes: number[];
   readyRss: number;
   idleRss: number;
@@ -352,6 +393,25 @@ scan of the page, whatever the table size), and birthdays by username (a primary
 ${report.scale.map((row) => line(row, false)).join('\n')}
 
 Latency at ${SCALE_ROWS} rows over ${SEED_ROWS} rows (target: within 1.5×): ${scaleRatios(report.scale)}.
+
+## Tracing
+
+Tracing is off unless an OTLP endpoint is set, and then its SDK is not even loaded. On, the
+same reads as above, with the service exporting (OTLP/protobuf, in batches) to a collector
+stand-in on 127.0.0.1 that accepts every export, at the two sampling ratios; the ratio is to
+the same read with tracing off, earlier in this run.
+
+| endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${report.tracing
+  .flat()
+  .map((row) => {
+    const off = report.rows.find((base) => row.name.startsWith(`${base.name},`));
+    const ratio =
+      off === undefined ? 'n/a' : (row.requestsPerSecond / off.requestsPerSecond).toFixed(2);
+    return `${line(row, false)} ${ratio} |`;
+  })
+  .join('\n')}
 
 ## What limits the ratios
 
