@@ -1,12 +1,14 @@
 /**
  * Writes every file generated from slo/objectives.ts (`npm run slo`). Each says so: a YAML
- * file on its first line, the dashboard in its description. test/slo/generated.test.ts fails
+ * file on its first line, the dashboard in its description, docs/slo.md around the part
+ * written here. test/slo/generated.test.ts fails
  * when one differs from what this would write.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { parse, stringify } from 'yaml';
+import { withSloTables } from './docs.js';
 import { sloDashboard } from './grafana.js';
 import { sloRuleGroups, type RuleGroup } from './prometheus.js';
 import { sloRuleTests } from './rule-tests.js';
@@ -65,6 +67,7 @@ export async function generatedFiles(): Promise<Record<string, string>> {
     ),
     [sloDashboardPath]: dashboards['shipshape-slo.json'],
     'deploy/k8s/base/grafana-dashboards.yaml': dashboardsConfigMap(dashboards),
+    'docs/slo.md': withSloTables(await readFile(new URL('docs/slo.md', ROOT), 'utf8')),
   };
   return Object.fromEntries(
     await Promise.all(
