@@ -96,6 +96,27 @@ describe.each(backends)('GET /counter/events on $name', (backend) => {
     await stream.waitFor(STOCK, sold + 1);
   });
 
+  it('counts a stream once it opens, and how long each change took to reach it', async () => {
+    const metric = async (pattern: RegExp) =>
+      Number(pattern.exec((await ctx.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
+    const opened =
+      /^http_requests_total\{method="GET",route="\/counter\/events",status_code="200"\} (\d+)$/m;
+    const delivered = /^counter_event_delay_seconds_count (\d+)$/m;
+    const [openedBefore, deliveredBefore] = [await metric(opened), await metric(delivered)];
+    const { counter } = (await ctx.app.inject({ method: 'GET', url: '/counter' })).json<{
+      counter: number;
+    }>();
+    const stream = await subscribe();
+    await stream.waitFor(counter);
+    // Open for minutes, an event stream is a request the SLIs count at its start.
+    expect((await metric(opened)) - (Number.isNaN(openedBefore) ? 0 : openedBefore)).toBe(1);
+    await decrement();
+    await stream.waitFor(counter - 1, 1);
+    await expect
+      .poll(() => metric(delivered), { timeout: WAIT_MS })
+      .toBeGreaterThan(deliveredBefore);
+  });
+
   it('delivers a sale to every subscriber', async () => {
     const [first, second] = await Promise.all([subscribe(), subscribe()]);
     await Promise.all([first.waitFor(STOCK), second.waitFor(STOCK)]);

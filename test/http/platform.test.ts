@@ -50,6 +50,8 @@ describe.each(backends)('platform endpoints on $name', (backend) => {
       /^process_resident_memory_bytes \d+/m,
       /^cameras_in_stock \d+/m,
       /^service_ready 1$/m,
+      /^shipshape_build_info\{version="\d+\.\d+\.\d+",revision="[^"]+"\} 1$/m,
+      /^counter_event_delay_seconds_count \d+$/m,
     ]) {
       expect(res.body).toMatch(line);
     }

@@ -6,6 +6,7 @@ import {
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { startService, type ServiceProcess } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   createTestDatabase,
   createTestRedisPrefix,
@@ -15,6 +16,7 @@ import {
 // A caller's W3C trace context (the example of the Trace Context specification).
 const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
+const STREAM_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SERVER = 2;
 const CLIENT = 3;
 
@@ -22,6 +24,7 @@ interface Run {
   receiver: OtlpReceiver;
   logs: Record<string, unknown>[];
   exitCode: number | null;
+  metrics: { type: string; body: string; textOnly: number };
 }
 
 /** The built server (`node dist/main.js`) exporting to a receiver of the test's own. */
@@ -56,9 +59,35 @@ async function traceRequests(protocol: string): Promise<Run> {
     });
     expect(saved.status).toBe(204);
     expect((await fetch(`${service.baseUrl}/healthz`)).status).toBe(200);
+    // An event stream that the client leaves: its line comes at the close, still traced.
+    const leaving = new AbortController();
+    const events = await fetch(`${service.baseUrl}/counter/events`, {
+      signal: leaving.signal,
+      headers: { traceparent: `00-${STREAM_TRACE}-${CALLER_SPAN}-01` },
+    });
+    await events.body?.getReader().read();
+    leaving.abort();
+    const logs = service.logs;
+    await waitFor('the stream to be logged', async () =>
+      logs.some((line) => line.route === '/counter/events'),
+    );
+    const openMetrics = await fetch(`${service.baseUrl}/metrics`, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' },
+    });
+    const metrics = {
+      type: openMetrics.headers.get('content-type') ?? '',
+      body: await openMetrics.text(),
+      textOnly: (await fetch(`${service.baseUrl}/metrics`, { headers: { accept: 'text/plain' } }))
+        .status,
+    };
     // SIGTERM exports what is still queued before the process exits.
     service.child.kill('SIGTERM');
-    return { receiver, logs: service.logs, exitCode: await service.exited };
+    return {
+      receiver,
+      logs: service.logs,
+      exitCode: await service.exited,
+      metrics,
+    };
   } finally {
     if (service?.child.exitCode === null) service.child.kill('SIGKILL');
     await database.drop();
@@ -129,6 +158,22 @@ describe.runIf(realServersAvailable).each(['http/protobuf', 'http/json'])(
       expect(spans.filter((span) => span.attributes['http.route'] === '/readyz')).toEqual([]);
     });
 
+    it('gives the duration histogram exemplars that lead to the traces, over OpenMetrics', () => {
+      const server = serverSpan(run.receiver.spans, 'GET /items');
+      expect(run.metrics.type).toMatch(/^application\/openmetrics-text/);
+      expect(run.metrics.body).toMatch(
+        new RegExp(
+          `^http_request_duration_seconds_bucket\\{[^}]*route="/items"[^}]*\\} 1 # \\{trace_id="${server.traceId}",span_id="${server.spanId}"\\}`,
+          'm',
+        ),
+      );
+      // Counters keep their names: OpenMetrics writes the _total on each sample.
+      expect(run.metrics.body).toMatch(/^http_requests_total\{[^}]*route="\/items"/m);
+      expect(run.metrics.body.trimEnd().endsWith('# EOF')).toBe(true);
+      // What cannot carry exemplars is refused, with the error shape, not given the wrong format.
+      expect(run.metrics.textOnly).toBe(406);
+    });
+
     it('names the service from the standard variables', () => {
       for (const span of run.receiver.spans)
         expect(span.resource).toMatchObject({
@@ -147,6 +192,8 @@ describe.runIf(realServersAvailable).each(['http/protobuf', 'http/json'])(
         const line = run.logs.find((log) => log.msg === 'request completed' && log.route === route);
         expect(line, route).toMatchObject({ trace_id: server.traceId, span_id: server.spanId });
       }
+      const stream = run.logs.find((log) => log.route === '/counter/events');
+      expect(stream).toMatchObject({ statusCode: 200, trace_id: STREAM_TRACE });
       const probe = run.logs.find((log) => log.route === '/healthz');
       expect(probe).toBeDefined();
       expect(probe).not.toHaveProperty('trace_id');
