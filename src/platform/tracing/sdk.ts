@@ -41,7 +41,7 @@ type TracedRequest = FastifyRequest & { [kSpanContext]?: SpanContext };
  * trace-context propagator, and spans for every request (@fastify/otel), each PostgreSQL
  * query and each Redis command. The server is one esbuild bundle, so loader hooks that patch
  * modules as they are imported never see pg (bundled) or ioredis; both are patched here
- * instead, through the instrumentations' own module definitions (decision 28).
+ * instead, through the instrumentations' own module definitions (decision 29).
  */
 export function createTracing(config: Config, tracesUrl: string): Tracing {
   const provider = new NodeTracerProvider({
