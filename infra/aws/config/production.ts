@@ -12,7 +12,14 @@ export const production: EnvironmentConfig = {
     domainName: 'shipshape.example.com',
     hostedZone: { id: 'Z0EXAMPLEPRODUCTION', name: 'shipshape.example.com' },
   },
-  alarmEmails: [],
+  // Examples: replace them with your pager and your team's address (docs/operations.md).
+  alarms: {
+    page: { emails: ['oncall@shipshape.example.com'], httpsEndpoints: [] },
+    ticket: { emails: ['team@shipshape.example.com'], httpsEndpoints: [] },
+  },
+  // X-Ray charges per trace kept; at production's traffic a small share still catches every
+  // route's slow path. A caller's own sampling decision (traceparent) is followed.
+  tracing: { samplingRatio: 0.05 },
   database: {
     instanceType: 'm7g.large',
     multiAz: true,

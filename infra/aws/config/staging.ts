@@ -12,7 +12,10 @@ export const staging: EnvironmentConfig = {
     domainName: 'staging.shipshape.example.com',
     hostedZone: { id: 'Z0EXAMPLESTAGING', name: 'shipshape.example.com' },
   },
-  alarmEmails: [],
+  // Staging pages no one; subscribe its topics (PageTopicArn, TicketTopicArn) to try them.
+  alarms: { page: { emails: [], httpsEndpoints: [] }, ticket: { emails: [], httpsEndpoints: [] } },
+  // Every trace: staging's traffic is small, and a failed check is read from its trace.
+  tracing: { samplingRatio: 1 },
   database: {
     instanceType: 't4g.micro',
     multiAz: false,

@@ -11,6 +11,14 @@ export type DomainConfig =
       readonly certificateArn?: undefined;
     };
 
+/** The subscriptions of one alarm topic. */
+export interface Subscribers {
+  /** Each confirms once, from the e-mail SNS sends, before anything reaches it. */
+  readonly emails: readonly string[];
+  /** HTTPS endpoints that take SNS notifications, e.g. an incident tool's CloudWatch integration URL. */
+  readonly httpsEndpoints: readonly string[];
+}
+
 /** Everything that differs between staging and production; the code is the same. */
 export interface EnvironmentConfig {
   readonly name: 'staging' | 'production';
@@ -19,8 +27,13 @@ export interface EnvironmentConfig {
   readonly availabilityZones: readonly string[];
   readonly natGateways: number;
   readonly domain: DomainConfig;
-  /** Alarm notifications; empty means the SNS topic only (subscribe it elsewhere). */
-  readonly alarmEmails: readonly string[];
+  /**
+   * Who hears about alarms: `page` (wakes someone now) and `ticket` (working hours), each its
+   * own SNS topic. Production must have someone on `page`; synth fails without.
+   */
+  readonly alarms: { readonly page: Subscribers; readonly ticket: Subscribers };
+  /** Traces go to X-Ray through a collector in each task; this share of them is kept. */
+  readonly tracing: { readonly samplingRatio: number };
   readonly database: {
     readonly instanceType: string;
     readonly multiAz: boolean;

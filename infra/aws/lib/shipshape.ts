@@ -1,5 +1,6 @@
 import { Tags, type App } from 'aws-cdk-lib';
 import type { EnvironmentConfig, PipelineConfig } from '../config/types';
+import { validateConfig } from '../config/validate';
 import { APP_PORT } from './constructs/app-task-definition';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
@@ -23,6 +24,7 @@ export interface EnvironmentStacks {
 
 /** The whole deployment: one shared stack, then network, data and service per environment. */
 export function createShipshape(app: App, props: ShipshapeProps) {
+  for (const config of props.environments) validateConfig(config);
   Tags.of(app).add('app', 'shipshape');
   const shared = new SharedStack(app, 'shipshape-shared', {
     env: { account: props.account, region: props.pipeline.region },

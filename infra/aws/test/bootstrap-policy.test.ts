@@ -36,6 +36,7 @@ const IAM_PREFIX: Record<string, string> = {
   S3: 's3',
   SecretsManager: 'secretsmanager',
   SNS: 'sns',
+  Synthetics: 'synthetics',
   WAFv2: 'wafv2',
 };
 

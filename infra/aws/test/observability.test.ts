@@ -1,5 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { OBJECTIVES, errorBudget } from '../../../slo/objectives';
+import { isRequestObjective } from '../lib/slo-log-patterns';
 import { environments, resourcesOf, synthesize } from './synthesize';
 
 const { template } = synthesize();
@@ -11,8 +13,8 @@ interface Alarm {
   Threshold: number;
   ComparisonOperator: string;
   Metrics?: { Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[];
-  AlarmActions: unknown[];
-  OKActions: unknown[];
+  AlarmActions?: unknown[];
+  OKActions?: unknown[];
   Dimensions?: { Name: string; Value: unknown }[];
 }
 
@@ -29,14 +31,76 @@ describe.each(environments)('$name alarms and dashboard', (config) => {
     return found;
   };
 
-  it('sends every alarm, and its recovery, to one encrypted SNS topic', () => {
-    service.resourceCountIs('AWS::SNS::Topic', 1);
-    service.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    const [[topic] = ['']] = resourcesOf(service, 'AWS::SNS::Topic');
-    for (const { AlarmActions, OKActions } of alarms) {
-      expect(AlarmActions).toEqual([{ Ref: topic }]);
-      expect(OKActions).toEqual([{ Ref: topic }]);
+  const topicId = (name: 'Page' | 'Ticket') => {
+    const [found] = resourcesOf(service, 'AWS::SNS::Topic').filter(([id]) =>
+      new RegExp(`Topics${name}`).test(id),
+    );
+    if (found === undefined) throw new Error(`no ${name} topic`);
+    return found[0];
+  };
+
+  it('has a page and a ticket topic, both encrypted and TLS-only, with their ARNs as outputs', () => {
+    service.resourceCountIs('AWS::SNS::Topic', 2);
+    service.allResourcesProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TopicsKey'), 'Arn'] },
+    });
+    for (const name of ['Page', 'Ticket'] as const) {
+      service.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: topicId(name) }],
+        PolicyDocument: Match.objectLike({
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        }),
+      });
+      service.hasOutput(`${name}TopicArn`, { Value: { Ref: topicId(name) } });
     }
+  });
+
+  it('subscribes what the config names to each topic', () => {
+    const subscriptions = resourcesOf(service, 'AWS::SNS::Subscription').map(([, each]) => each);
+    const expected = (['page', 'ticket'] as const).flatMap((severity) => {
+      const topic = { Ref: topicId(severity === 'page' ? 'Page' : 'Ticket') };
+      const { emails, httpsEndpoints } = config.alarms[severity];
+      return [
+        ...emails.map((Endpoint) => ({ Protocol: 'email', Endpoint, TopicArn: topic })),
+        ...httpsEndpoints.map((Endpoint) => ({ Protocol: 'https', Endpoint, TopicArn: topic })),
+      ];
+    });
+    expect(subscriptions).toHaveLength(expected.length);
+    for (const each of expected)
+      expect(subscriptions).toContainEqual(expect.objectContaining(each));
+    if (production) expect(expected.length).toBeGreaterThan(0);
+  });
+
+  it('sends every cause alarm, and its recovery, to the ticket topic', () => {
+    const causes = alarms.filter(({ id }) => /Causes/.test(id));
+    expect(causes).toHaveLength(5 + config.cache.nodes * 2 + (production ? 2 : 1));
+    for (const { AlarmActions, OKActions } of causes) {
+      expect(AlarmActions).toEqual([{ Ref: topicId('Ticket') }]);
+      expect(OKActions).toEqual([{ Ref: topicId('Ticket') }]);
+    }
+  });
+
+  it('keeps ErrorRate and LatencyP99 as rollback alarms only: they notify no one', () => {
+    for (const pattern of [/ErrorRate/, /LatencyP99/]) {
+      const [rollback] = alarm(pattern);
+      expect(rollback?.AlarmActions).toBeUndefined();
+      expect(rollback?.OKActions).toBeUndefined();
+    }
+    service.hasResourceProperties('AWS::ECS::Service', {
+      DeploymentConfiguration: Match.objectLike({
+        Alarms: Match.objectLike({
+          AlarmNames: [
+            { Ref: Match.stringLikeRegexp('RollbackErrorRate') },
+            { Ref: Match.stringLikeRegexp('RollbackLatencyP99') },
+          ],
+        }),
+      }),
+    });
   });
 
   it('watches the 5xx rate of the whole load balancer, ELB and targets together', () => {
@@ -108,7 +172,7 @@ describe.each(environments)('$name alarms and dashboard', (config) => {
     expect(alarm(/CacheEvictions/)[0]).toMatchObject({ MetricName: 'Evictions', Threshold: 0 });
   });
 
-  it('draws the same metrics on a dashboard', () => {
+  it('draws the same metrics on a dashboard, after a row of the SLOs and the outside probe', () => {
     const [[, dashboard] = ['', {}]] = resourcesOf(service, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.DashboardBody);
     for (const metric of [
@@ -121,7 +185,45 @@ describe.each(environments)('$name alarms and dashboard', (config) => {
       'FreeStorageSpace',
       'EngineCPUUtilization',
       'Evictions',
+      'SuccessPercent',
     ])
       expect(body).toContain(metric);
+    // The body is JSON joined around references (alarm ARNs, the load balancer's name).
+    const { widgets } = JSON.parse(
+      (dashboard.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+        .map((part) => (typeof part === 'string' ? part : 'ref'))
+        .join(''),
+    ) as { widgets: { y: number; properties: Record<string, unknown> }[] };
+    const titled = (title: string) => {
+      const found = widgets.find(({ properties }) => properties.title === title);
+      if (found === undefined) throw new Error(`no widget ${title}`);
+      return found;
+    };
+    const objectives = OBJECTIVES.filter(isRequestObjective);
+    for (const objective of objectives) {
+      const widget = titled(`${objective.name}: % bad vs budget`);
+      const metrics = JSON.stringify(widget.properties.metrics);
+      expect(metrics).toContain(`"${objective.name}-bad-events"`);
+      expect(metrics).toContain(`"${objective.name}-events"`);
+      for (const [window, seconds] of [
+        ['1h', 3600],
+        ['1d', 86_400],
+      ] as const) {
+        expect(metrics).toContain(`"label":"% bad over ${window}"`);
+        expect(metrics).toContain(`"period":${seconds}`);
+      }
+      expect(widget.properties.annotations).toEqual({
+        horizontal: [expect.objectContaining({ value: 100 * errorBudget(objective) })],
+      });
+    }
+    const probe = titled('Outside probe: birthday journey success %');
+    expect(JSON.stringify(probe.properties.metrics)).toContain('SuccessPercent');
+    // The SLO row comes first.
+    const sloRows = new Set(
+      [...objectives.map(({ name }) => `${name}: % bad vs budget`), probe.properties.title].map(
+        (title) => titled(String(title)).y,
+      ),
+    );
+    expect(Math.max(...sloRows)).toBeLessThan(titled('Requests and 5xx').y);
   });
 });

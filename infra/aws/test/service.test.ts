@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { COLLECTOR_IMAGE } from '../lib/constructs/trace-collector';
 import { IMAGE_TAG, environments, resourcesOf, synthesize } from './synthesize';
 
 const { stack, template } = synthesize();
@@ -58,7 +59,7 @@ describe.each(environments)('$name service', (config) => {
     const [repository] = repositories;
     // <account>.dkr.ecr.<region>.<suffix>/<repository name>:<tag>, every part imported from shared.
     service.allResourcesProperties('AWS::ECS::TaskDefinition', {
-      ContainerDefinitions: [
+      ContainerDefinitions: Match.arrayWith([
         Match.objectLike({
           Image: {
             'Fn::Join': [
@@ -71,8 +72,15 @@ describe.each(environments)('$name service', (config) => {
             ],
           },
         }),
-      ],
+      ]),
     });
+    // The one other image is the trace collector's, pinned (tracing.test.ts).
+    const others = taskDefinitions
+      .flatMap(([, definition]) =>
+        (definition.ContainerDefinitions as ContainerDefinition[]).slice(1),
+      )
+      .map((container) => container.Image);
+    expect(others).toEqual([COLLECTOR_IMAGE]);
     for (const container of [app, migrate]) {
       const parts = (container.Image as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
       const name = parts[parts.indexOf('/') + 1] as { 'Fn::ImportValue': string };
@@ -165,11 +173,12 @@ describe.each(environments)('$name service', (config) => {
 
   it('checks the container with Node itself and sends logs to CloudWatch without blocking', () => {
     service.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      ContainerDefinitions: [
+      ContainerDefinitions: Match.arrayWith([
         Match.objectLike({
+          Name: 'app',
           HealthCheck: Match.objectLike({ Command: ['CMD', 'node', 'dist/healthcheck.js'] }),
         }),
-      ],
+      ]),
     });
     expect(app.LogConfiguration).toMatchObject({
       LogDriver: 'awslogs',
@@ -290,7 +299,7 @@ describe.each(environments)('$name service', (config) => {
     expect(metrics).toContain(`"TargetValue":${config.service.requestsPerTaskPerMinute}`);
   });
 
-  it('gives the task role nothing but the ECS Exec channel', () => {
+  it("gives the task role nothing but the ECS Exec channel and the collector's X-Ray calls", () => {
     const policies = resourcesOf(service, 'AWS::IAM::Policy').filter(([id]) =>
       /AppTaskDefinitionTaskRole/.test(id),
     );
@@ -302,7 +311,7 @@ describe.each(environments)('$name service', (config) => {
     expect(actions.length).toBeGreaterThan(0);
     for (const action of actions)
       expect(action).toMatch(
-        /^(ssmmessages:|logs:(DescribeLogGroups|CreateLogStream|DescribeLogStreams|PutLogEvents)|kms:(Decrypt|GenerateDataKey))/,
+        /^(ssmmessages:|logs:(DescribeLogGroups|CreateLogStream|DescribeLogStreams|PutLogEvents)|kms:(Decrypt|GenerateDataKey)|xray:(PutTraceSegments|PutTelemetryRecords|GetSampling(Rules|Targets|StatisticSummaries))$)/,
       );
   });
 

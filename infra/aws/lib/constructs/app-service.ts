@@ -18,6 +18,8 @@ export interface AppServiceProps extends Pick<
   readonly securityGroup: ec2.ISecurityGroup;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly listener: elbv2.ApplicationListener;
+  /** Tracing of the serving task; the migration task traces nothing. */
+  readonly tracing: NonNullable<AppTaskDefinitionProps['tracing']>;
 }
 
 // ECS deregisters a task from the load balancer and waits this long *before* SIGTERM, so
@@ -72,7 +74,12 @@ export class AppService extends Construct {
       reason:
         'Tasks read it at start; rotate it by hand followed by a redeploy (docs/operations.md).',
     });
-    this.task = new AppTaskDefinition(this, 'Task', { ...taskSettings, role: 'serve', adminToken });
+    this.task = new AppTaskDefinition(this, 'Task', {
+      ...taskSettings,
+      role: 'serve',
+      adminToken,
+      tracing: props.tracing,
+    });
     // Migrations run at start-up under an advisory lock; this is for a long one run first by hand.
     this.migrate = new AppTaskDefinition(this, 'Migrate', { ...taskSettings, role: 'migrate' });
 

@@ -6,6 +6,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/types';
 import { DATABASE_NAME, DATABASE_USER } from './database';
+import { TraceCollector } from './trace-collector';
 
 export const APP_PORT = 3000;
 
@@ -27,6 +28,8 @@ export interface AppTaskDefinitionProps {
   };
   /** Only the serving task gets it: the migration never answers PUT /reset. */
   readonly adminToken?: secretsmanager.ISecret;
+  /** Traces to X-Ray through a collector beside the app; unset, the task traces nothing. */
+  readonly tracing?: { readonly samplingRatio: number; readonly environment: string };
 }
 
 // After SIGTERM the app stays ready-looking for SHUTDOWN_DRAIN_MS (ALB nodes may still be
@@ -38,7 +41,8 @@ const STOP_TIMEOUT = Duration.seconds(DRAIN.toSeconds() + IN_FLIGHT.toSeconds() 
 
 /**
  * The task the image runs in: ARM64, non-root, read-only root filesystem with a scratch
- * /tmp, secrets injected by ECS from Secrets Manager, JSON logs to CloudWatch.
+ * /tmp, secrets injected by ECS from Secrets Manager, JSON logs to CloudWatch, and with
+ * tracing on a collector beside the app.
  */
 export class AppTaskDefinition extends Construct {
   readonly definition: ecs.FargateTaskDefinition;
@@ -111,6 +115,13 @@ export class AppTaskDefinition extends Construct {
         : undefined,
       stopTimeout: STOP_TIMEOUT,
     });
+    if (props.tracing)
+      new TraceCollector(this, 'Tracing', {
+        definition: this.definition,
+        app: this.container,
+        ...props.tracing,
+        logRetention: settings.logRetention,
+      });
     this.container.addMountPoints(
       ...Object.entries(scratchPaths(props.role)).map(([sourceVolume, containerPath]) => ({
         sourceVolume,

@@ -1,13 +1,13 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DomainConfig } from '../../config/types';
 import { Firewall } from './firewall';
+import { createLogBucket } from './log-bucket';
 
 export interface PublicEntranceProps {
   readonly vpc: ec2.IVpc;
@@ -40,19 +40,9 @@ export class PublicEntrance extends Construct {
       idleTimeout: Duration.seconds(60),
     });
 
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      // ALB access logs support only S3-managed keys.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket holds access logs itself; logging its reads to another bucket only moves the question.',
+    const accessLogs = createLogBucket(this, 'AccessLogs', {
+      days: 90,
+      why: 'This bucket holds access logs itself; logging its reads to another bucket only moves the question.',
     });
     this.loadBalancer.logAccessLogs(accessLogs, 'alb');
 

@@ -19,7 +19,7 @@ export interface ServiceStackProps extends StackProps {
   readonly imageTag: string;
 }
 
-/** The stateless part: load balancer and firewall, the Fargate service, alarms, dashboard. */
+/** The stateless part: load balancer and firewall, the Fargate service, alarms, probe, dashboard. */
 export class ServiceStack extends Stack {
   readonly entrance: PublicEntrance;
   readonly app: AppService;
@@ -55,15 +55,19 @@ export class ServiceStack extends Stack {
         port: data.cache.replicationGroup.attrPrimaryEndPointPort,
         authToken: data.cache.authToken,
       },
+      tracing: { samplingRatio: config.tracing.samplingRatio, environment: config.name },
     });
     this.observability = new Observability(this, 'Observability', {
+      environment: config.name,
+      subscribers: config.alarms,
+      logGroup: this.app.task.logGroup,
+      url: this.entrance.url,
       loadBalancer: this.entrance.loadBalancer,
       targetGroups: this.app.targetGroups,
       service: this.app.service,
       database: data.database.instance,
       databaseMaxConnections: config.database.maxConnections,
       cacheNodeIds: data.cache.nodeIds,
-      alarmEmails: config.alarmEmails,
     });
     this.app.service.enableDeploymentAlarms(
       this.observability.deploymentAlarms.map((alarm) => alarm.alarmName),
@@ -83,6 +87,7 @@ export class ServiceStack extends Stack {
     });
     new CfnOutput(this, 'TaskSubnetIds', { value: privateSubnets.subnetIds.join(',') });
     new CfnOutput(this, 'TaskSecurityGroupId', { value: props.traffic.tasks.securityGroupId });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'PageTopicArn', { value: this.observability.topics.page.topicArn });
+    new CfnOutput(this, 'TicketTopicArn', { value: this.observability.topics.ticket.topicArn });
   }
 }
