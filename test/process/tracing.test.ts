@@ -17,6 +17,8 @@ import {
 const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
 const STREAM_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+// What an AWS load balancer adds to each request it forwards.
+const AMAZON_TRACE = 'Root=1-67891233-abcdef012345678912345678';
 const SERVER = 2;
 const CLIENT = 3;
 
@@ -49,7 +51,10 @@ async function traceRequests(protocol: string): Promise<Run> {
       { built: true },
     );
     const items = await fetch(`${service.baseUrl}/items`, {
-      headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+      headers: {
+        traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01`,
+        'x-amzn-trace-id': AMAZON_TRACE,
+      },
     });
     expect(items.status).toBe(200);
     const saved = await fetch(`${service.baseUrl}/hello/alice`, {
@@ -191,6 +196,7 @@ describe.runIf(realServersAvailable).each(['http/protobuf', 'http/json'])(
         const server = serverSpan(spans, name);
         const line = run.logs.find((log) => log.msg === 'request completed' && log.route === route);
         expect(line, route).toMatchObject({ trace_id: server.traceId, span_id: server.spanId });
+        if (route === '/items') expect(line).toMatchObject({ amazonTraceId: AMAZON_TRACE });
       }
       const stream = run.logs.find((log) => log.route === '/counter/events');
       expect(stream).toMatchObject({ statusCode: 200, trace_id: STREAM_TRACE });
