@@ -7,7 +7,7 @@ import {
   CANARY_REQUESTS_PER_RUN,
   CANARY_USERNAME,
 } from '../lib/constructs/journey-canary';
-import { environments, resourcesOf, synthesize } from './synthesize';
+import { environments, logBucketProperties, resourcesOf, synthesize } from './synthesize';
 
 const { template } = synthesize();
 
@@ -71,22 +71,7 @@ describe.each(environments)('$name outside probe', (config) => {
     const [[id, bucket] = ['', {}]] = resourcesOf(service, 'AWS::S3::Bucket').filter(([bucketId]) =>
       location.includes(bucketId),
     );
-    expect(bucket).toMatchObject({
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [
-          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
-        ],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      LifecycleConfiguration: {
-        Rules: [expect.objectContaining({ ExpirationInDays: 30, Status: 'Enabled' })],
-      },
-    });
+    expect(bucket).toMatchObject(logBucketProperties(30));
     service.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: id },
       PolicyDocument: Match.objectLike({

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { staging } from '../config/staging';
-import { environments, resourcesOf, synthesize } from './synthesize';
+import { environments, logBucketProperties, resourcesOf, synthesize } from './synthesize';
 
 const { template } = synthesize();
 
@@ -81,22 +81,7 @@ describe.each(environments)('$name load balancer', (config) => {
     expect(attributes['access_logs.s3.bucket']).toEqual({
       Ref: expect.stringMatching(/AccessLogs/) as unknown,
     });
-    service.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [
-          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
-        ],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      LifecycleConfiguration: {
-        Rules: [Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })],
-      },
-    });
+    service.hasResourceProperties('AWS::S3::Bucket', logBucketProperties(90));
     service.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

@@ -55,3 +55,24 @@ export function resourcesOf(template: Template, type: string): [string, Record<s
     (resource as { Properties?: Record<string, unknown> }).Properties ?? {},
   ]);
 }
+
+/** What every log bucket from `createLogBucket` holds: encrypted, private, expiring. */
+export function logBucketProperties(expirationInDays: number) {
+  return {
+    BucketEncryption: {
+      ServerSideEncryptionConfiguration: [
+        { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+      ],
+    },
+    PublicAccessBlockConfiguration: {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    },
+    LifecycleConfiguration: {
+      // Plain values match partially both in CDK's assertions and in toMatchObject.
+      Rules: [{ ExpirationInDays: expirationInDays, Status: 'Enabled' }],
+    },
+  };
+}
