@@ -212,7 +212,12 @@ async function main() {
   const sizes = assets();
   const port = await freePort();
   const service = await startService(
-    { NODE_ENV: 'production', DATA_DIR: 'memory://', LOG_LEVEL: 'warn' },
+    {
+      NODE_ENV: 'production',
+      ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      DATA_DIR: 'memory://',
+      LOG_LEVEL: 'warn',
+    },
     port,
     { built: true },
   );

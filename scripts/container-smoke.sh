@@ -224,10 +224,22 @@ timeout 120 podman run --rm "${run_args[@]}" "$IMAGE" node dist/migrate.js >"$wo
 }
 grep -o '"msg":"migrate: [^"]*"' "$work/migrate.log"
 
+log "Without an admin token the image refuses to serve (it runs in production mode)"
+if timeout 60 podman run --rm "${run_args[@]}" "$IMAGE" >"$work/no-token.log" 2>&1; then
+  fail "the service started without ADMIN_TOKEN"
+fi
+grep -q 'ADMIN_TOKEN: required in production' "$work/no-token.log" || {
+  cat "$work/no-token.log" >&2
+  fail "the refusal does not name ADMIN_TOKEN"
+}
+echo "refused: $(grep -o 'ADMIN_TOKEN: required[^,]*' "$work/no-token.log")"
+
 log "Starting the service"
 started=$SECONDS
+admin_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 without_systemd_noise podman run --detach --name "$NAME" "${run_args[@]}" \
-  --publish 127.0.0.1::3000 --env "SHUTDOWN_DRAIN_MS=$DRAIN_MS" "$IMAGE" >/dev/null
+  --publish 127.0.0.1::3000 --env "SHUTDOWN_DRAIN_MS=$DRAIN_MS" \
+  --env "ADMIN_TOKEN=$admin_token" "$IMAGE" >/dev/null
 port=$(podman port "$NAME" 3000/tcp)
 url=http://${port}
 echo "published at $url"

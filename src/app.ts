@@ -5,10 +5,11 @@ import { birthdaysRoutes } from './features/birthdays/routes.js';
 import { counterRoutes } from './features/counter/routes.js';
 import { itemsRoutes } from './features/items/routes.js';
 import { cachePlugin } from './platform/cache/plugin.js';
-import { unusedConnectionsPlugin } from './platform/connections.js';
+import { connectionOptions, connectionsPlugin } from './platform/connections.js';
 import { databasePlugin } from './platform/database/plugin.js';
 import { docsPlugin } from './platform/docs.js';
-import { errorsPlugin, sendError, serviceUnavailable } from './platform/errors.js';
+import { answerFrameworkError, errorsPlugin, serviceUnavailable } from './platform/errors.js';
+import { eventStreamsPlugin } from './platform/event-streams.js';
 import { faultsPlugin } from './platform/faults.js';
 import { healthPlugin } from './platform/health.js';
 import { loadSheddingPlugin } from './platform/load-shedding.js';
@@ -31,23 +32,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     }),
     genReqId: requestIdFor,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    // A hop count means: trust that many proxies in front of us.
-    trustProxy:
-      typeof config.TRUST_PROXY === 'number'
-        ? (_address: string, hop: number) => hop < (config.TRUST_PROXY as number)
-        : config.TRUST_PROXY,
+    // X-Forwarded-For is believed only from the proxies' own addresses: a client that
+    // reaches a replica directly is known by its own address, whatever it claims.
+    trustProxy: config.TRUST_PROXY.length === 0 ? false : [...config.TRUST_PROXY],
     schemaErrorFormatter: formatValidationError,
-    // A malformed URL (`/items/%zz`) is rejected before routing and before any hook runs;
-    // it still gets the one error shape and its request id.
-    frameworkErrors: (error, request, reply) => {
-      void sendError(
-        reply.header('x-request-id', request.id),
-        error.statusCode ?? 400,
-        error.message,
-      );
-    },
+    // A malformed URL (`/items/%zz`) is rejected before routing and before any hook runs.
+    frameworkErrors: answerFrameworkError,
     // Idle keep-alive sockets close at shutdown; requests in flight finish first.
     forceCloseConnections: 'idle',
+    ...connectionOptions(config),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   acceptEmptyJsonBodies(app);
@@ -58,12 +51,13 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     app.addHook('onClose', () => tracing.shutdown());
   }
   await app.register(errorsPlugin);
-  await app.register(unusedConnectionsPlugin);
   await app.register(requestLoggingPlugin);
   // Before any route: the OpenAPI document only sees routes registered after it.
   await app.register(docsPlugin);
   await app.register(securityPlugin, { config });
   await app.register(metricsPlugin, { config, tracing });
+  await app.register(connectionsPlugin, { config });
+  await app.register(eventStreamsPlugin, { config });
   await app.register(databasePlugin, { config });
   await app.register(cachePlugin, { config });
   await app.register(healthPlugin, { config });
@@ -98,10 +92,11 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   });
 }
 
+/** Says what is unsafe in these settings; production's worst ones never get this far (config). */
 function warnAboutUnsafeSettings(app: FastifyInstance, config: Config): void {
-  if (config.NODE_ENV !== 'production') return;
   if (config.ADMIN_TOKEN === undefined)
-    app.log.warn('ADMIN_TOKEN is not set: PUT /reset is open to anyone');
+    app.log.warn(`ADMIN_TOKEN is not set: PUT /reset is open to anyone (${config.NODE_ENV} only)`);
+  if (config.NODE_ENV !== 'production') return;
   if (config.DATABASE_URL === undefined)
     app.log.warn('DATABASE_URL is not set: using embedded PGlite, for one replica only');
   if (config.DATABASE_URL !== undefined && config.REDIS_URL === undefined)

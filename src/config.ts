@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
@@ -57,12 +58,19 @@ export const EnvSchema = Type.Object({
   }),
   REDIS_TIMEOUT_MS: Integer(10, 60_000, 500, 'Redis command timeout before the cache is bypassed'),
   CACHE_TTL_SECONDS: Integer(1, 86_400, 60, 'how long a cached GET /items page lives'),
-  CACHE_MAX_ENTRIES: Integer(1, 1_000_000, 1000, 'size of the in-process LRU'),
+  CACHE_MAX_ENTRIES: Integer(1, 1_000_000, 1000, 'pages the in-process cache holds at most'),
+  CACHE_MAX_BYTES: Integer(
+    65_536,
+    1_073_741_824,
+    33_554_432,
+    'bytes the in-process cache holds at most, well under the container memory limit',
+  ),
   COUNTER_INITIAL_STOCK: Integer(1, 1_000_000_000, 1000, 'cameras in stock after a reset'),
   ADMIN_TOKEN: Type.Optional(
     Type.String({
       minLength: 16,
-      description: 'bearer token required by PUT /reset; unset leaves reset open',
+      description:
+        'bearer token required by PUT /reset; required in production, unset elsewhere leaves reset open',
     }),
   ),
   TIME_ZONE: Type.String({
@@ -72,10 +80,60 @@ export const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Integer(64, 10_485_760, 16_384, 'largest request body accepted'),
   RATE_LIMIT_MAX: Integer(0, 1_000_000, 600, 'requests per client per window; 0 turns it off'),
   RATE_LIMIT_WINDOW_MS: Integer(1000, 3_600_000, 60_000, 'rate limit window'),
-  TRUST_PROXY: Type.String({
-    default: 'false',
-    description: 'true, false, a hop count or a comma-separated list of proxy addresses/CIDRs',
-  }),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      description:
+        'comma-separated addresses/CIDRs of the proxies in front, whose X-Forwarded-For is believed; unset: none',
+    }),
+  ),
+  HTTP_HEADERS_TIMEOUT_MS: Integer(
+    100,
+    120_000,
+    10_000,
+    "time a client gets to send a request's headers, from its first byte or connecting",
+  ),
+  HTTP_REQUEST_TIMEOUT_MS: Integer(
+    100,
+    600_000,
+    30_000,
+    'time a client gets to send a whole request (headers and body); responses, event streams included, are not cut',
+  ),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Integer(
+    100,
+    600_000,
+    75_000,
+    "how long an idle keep-alive connection is kept; longer than any proxy's idle timeout in front",
+  ),
+  HTTP_MAX_CONNECTIONS: Integer(
+    2,
+    1_000_000,
+    2048,
+    'open connections per replica, event streams included; further ones are closed at once',
+  ),
+  EVENT_STREAMS_MAX: Integer(
+    1,
+    1_000_000,
+    1000,
+    'open /counter/events streams per replica; more get 503',
+  ),
+  EVENT_STREAMS_PER_CLIENT: Integer(
+    1,
+    100_000,
+    10,
+    'open event streams per client address; more get 429',
+  ),
+  EVENT_STREAM_LIFETIME_MS: Integer(
+    1000,
+    86_400_000,
+    600_000,
+    'an event stream is ended after about this long, and the browser reconnects by itself',
+  ),
+  EVENT_STREAM_BUFFER_BYTES: Integer(
+    1024,
+    16_777_216,
+    65_536,
+    'bytes queued for a stream whose reader stopped reading before the stream is dropped',
+  ),
   SHUTDOWN_DRAIN_MS: Integer(
     0,
     300_000,
@@ -156,7 +214,8 @@ type Env = Static<typeof EnvSchema>;
 /** The validated configuration: one frozen object, read only here. */
 export type Config = Readonly<
   Omit<Env, 'TRUST_PROXY' | 'DATABASE_PASSWORD' | 'REDIS_PASSWORD'> & {
-    TRUST_PROXY: boolean | number | string[];
+    /** The proxies' addresses and CIDRs; empty: every client is taken at its own address. */
+    TRUST_PROXY: readonly string[];
   }
 >;
 
@@ -168,8 +227,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates environment variables (blank counts as unset) and returns the frozen config. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Validates environment variables (blank counts as unset) and returns the frozen config.
+ * `serve` is the service itself; `task` is a one-off command (migrations) that answers no
+ * requests, so it needs no admin token.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  role: 'serve' | 'task' = 'serve',
+): Config {
   const keys = Object.keys(EnvSchema.properties) as (keyof Env)[];
   const raw = Object.fromEntries(
     keys.flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
@@ -179,8 +245,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!isTimeZone(value.TIME_ZONE))
     problems.push(`TIME_ZONE: unknown time zone "${value.TIME_ZONE}"`);
   const trustProxy = parseTrustProxy(value.TRUST_PROXY);
-  if (trustProxy === undefined)
-    problems.push('TRUST_PROXY: must be true, false, a hop count or a list of addresses');
+  if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy}`);
+  if (role === 'serve' && value.NODE_ENV === 'production' && value.ADMIN_TOKEN === undefined)
+    problems.push(
+      'ADMIN_TOKEN: required in production (16+ characters), or PUT /reset would be open to anyone',
+    );
+  if (value.HTTP_HEADERS_TIMEOUT_MS > value.HTTP_REQUEST_TIMEOUT_MS)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  if (value.EVENT_STREAMS_MAX >= value.HTTP_MAX_CONNECTIONS)
+    problems.push(
+      'EVENT_STREAMS_MAX: must be below HTTP_MAX_CONNECTIONS, or open streams could take every connection',
+    );
   const databaseUrl = withPassword(
     'DATABASE',
     value.DATABASE_URL,
@@ -198,7 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...value,
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
-    TRUST_PROXY: trustProxy ?? false,
+    TRUST_PROXY: typeof trustProxy === 'string' ? [] : trustProxy,
   });
 }
 
@@ -254,10 +329,26 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-function parseTrustProxy(value: string): boolean | number | string[] | undefined {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
+/**
+ * The trusted proxies' addresses, or what is wrong with the value. `true` and hop counts are
+ * refused: they believe whoever connects, so a client reaching a replica directly would
+ * choose its own address (its rate-limit key and the address its actions are audited with).
+ */
+function parseTrustProxy(value: string | undefined): string[] | string {
+  if (value === undefined || value === 'false') return [];
+  if (value === 'true' || /^\d+$/.test(value))
+    return `"${value}" would believe any client's X-Forwarded-For; list the proxies' addresses or CIDRs instead (e.g. 10.0.0.0/16)`;
   const list = value.split(',').map((part) => part.trim());
-  return list.every((part) => /^[\d.:a-fA-F]+(\/\d+)?$/.test(part)) ? list : undefined;
+  const bad = list.filter((part) => !isAddressOrCidr(part));
+  return bad.length === 0
+    ? list
+    : `not an address or CIDR: ${bad.map((part) => `"${part}"`).join(', ')}`;
+}
+
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }

@@ -7,7 +7,7 @@ import { loggerOptions } from './platform/logging.js';
 // `npm run migrate`: apply pending migrations once (a pre-deploy job); exit 1 on any failure.
 let config: Config;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, 'task');
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);

@@ -21,25 +21,82 @@ describe('loadConfig', () => {
       DATA_DIR: './data',
       COUNTER_INITIAL_STOCK: 1000,
       TIME_ZONE: 'UTC',
-      TRUST_PROXY: false,
+      TRUST_PROXY: [],
       RATE_LIMIT_MAX: 600,
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 75_000,
+      HTTP_MAX_CONNECTIONS: 2048,
+      EVENT_STREAMS_MAX: 1000,
+      EVENT_STREAMS_PER_CLIENT: 10,
+      CACHE_MAX_BYTES: 33_554_432,
     });
     expect(loadConfig({}).DATABASE_URL).toBeUndefined();
   });
 
   it('converts numbers, treats blank as unset and returns a frozen object', () => {
-    const config = loadConfig({ PORT: '8080', REDIS_URL: '', TRUST_PROXY: '2' });
+    const config = loadConfig({ PORT: '8080', REDIS_URL: '', TRUST_PROXY: '' });
     expect(config.PORT).toBe(8080);
     expect(config.REDIS_URL).toBeUndefined();
-    expect(config.TRUST_PROXY).toBe(2);
+    expect(config.TRUST_PROXY).toEqual([]);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  it('accepts a list of trusted proxy addresses', () => {
-    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toEqual([
+  it('accepts a list of trusted proxy addresses and CIDRs, IPv4 and IPv6', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1' }).TRUST_PROXY).toEqual([
       '10.0.0.0/8',
       '127.0.0.1',
+      'fd00::/8',
+      '::1',
     ]);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toEqual([]);
+  });
+
+  it.each(['true', '1', '2'])(
+    'refuses TRUST_PROXY=%s, which would believe any client about its own address',
+    (value) => {
+      expect(problemsOf({ TRUST_PROXY: value })).toEqual([
+        expect.stringMatching(/^TRUST_PROXY: .*any client's X-Forwarded-For.*CIDRs/) as string,
+      ]);
+    },
+  );
+
+  it.each(['10.0.0.0/33', 'nginx', '10.0.0.0/8/1', '::1/129', '10.0.0.0/8,'])(
+    'refuses the proxy list %j, naming the bad entry',
+    (value) => {
+      expect(problemsOf({ TRUST_PROXY: value })).toEqual([
+        expect.stringMatching(/^TRUST_PROXY: not an address or CIDR: "/) as string,
+      ]);
+    },
+  );
+
+  it.each([
+    ['unset', {}],
+    ['empty (as an empty key in a Secret)', { ADMIN_TOKEN: '' }],
+  ])('refuses to serve in production with ADMIN_TOKEN %s', (_name, env) => {
+    expect(problemsOf({ NODE_ENV: 'production', ...env })).toEqual([
+      expect.stringMatching(/^ADMIN_TOKEN: required in production \(16\+ characters\)/) as string,
+    ]);
+  });
+
+  it('lets a one-off task (migrations) run in production without ADMIN_TOKEN', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }, 'task').ADMIN_TOKEN).toBeUndefined();
+    expect(
+      loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'a'.repeat(16) }).ADMIN_TOKEN,
+    ).toHaveLength(16);
+  });
+
+  it('refuses limits that contradict each other', () => {
+    const problems = problemsOf({
+      HTTP_HEADERS_TIMEOUT_MS: '20000',
+      HTTP_REQUEST_TIMEOUT_MS: '10000',
+      HTTP_MAX_CONNECTIONS: '100',
+      EVENT_STREAMS_MAX: '100',
+    }).join('\n');
+    expect(problems).toMatch(
+      /^HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS/m,
+    );
+    expect(problems).toMatch(/^EVENT_STREAMS_MAX: must be below HTTP_MAX_CONNECTIONS/m);
   });
 
   it('lists every bad variable at once, one line each', () => {

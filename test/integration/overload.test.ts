@@ -26,6 +26,7 @@ describe.runIf(realServersAvailable)('overload over real HTTP', () => {
     service = await startService(
       {
         NODE_ENV: 'production',
+        ADMIN_TOKEN: 'overload-admin-token-0123456789',
         DATABASE_URL: database.url,
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: redis.prefix,

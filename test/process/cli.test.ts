@@ -26,15 +26,46 @@ describe('start-up with a bad configuration', () => {
   });
 });
 
-describe('start-up in production with unsafe settings', () => {
-  it('warns about an open reset and an embedded database, then serves and stops cleanly', async () => {
+describe('start-up without an admin token', () => {
+  it.each([
+    ['unset', {}],
+    ['empty', { ADMIN_TOKEN: '' }],
+  ])('refuses to start in production with ADMIN_TOKEN %s, naming it', async (_name, env) => {
+    const { code, out } = await finish(
+      runEntry('src/main.ts', { NODE_ENV: 'production', DATA_DIR: 'memory://', ...env }),
+    );
+    expect(code).toBe(1);
+    expect(out).toContain('Invalid configuration');
+    expect(out).toMatch(/ADMIN_TOKEN: required in production \(16\+ characters\)/);
+  });
+
+  it('starts in development, saying reset is open', async () => {
     const service = await startService(
-      { NODE_ENV: 'production', DATA_DIR: 'memory://', SHUTDOWN_DRAIN_MS: '0' },
+      { NODE_ENV: 'development', DATA_DIR: 'memory://', SHUTDOWN_DRAIN_MS: '0' },
       await freePort(),
     );
     const warnings = service.logs.filter((line) => line.level === 'warn').map((line) => line.msg);
     expect(warnings).toEqual([
-      'ADMIN_TOKEN is not set: PUT /reset is open to anyone',
+      'ADMIN_TOKEN is not set: PUT /reset is open to anyone (development only)',
+    ]);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+  });
+});
+
+describe('start-up in production with unsafe settings', () => {
+  it('warns about an embedded database, then serves and stops cleanly', async () => {
+    const service = await startService(
+      {
+        NODE_ENV: 'production',
+        DATA_DIR: 'memory://',
+        SHUTDOWN_DRAIN_MS: '0',
+        ADMIN_TOKEN: 'cli-admin-token-0123456789',
+      },
+      await freePort(),
+    );
+    const warnings = service.logs.filter((line) => line.level === 'warn').map((line) => line.msg);
+    expect(warnings).toEqual([
       'DATABASE_URL is not set: using embedded PGlite, for one replica only',
     ]);
     service.child.kill('SIGTERM');
