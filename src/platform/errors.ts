@@ -1,8 +1,9 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import Type from 'typebox';
 import { isDatabaseUnavailable } from './database/index.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** The one error body every non-2xx response carries. */
 export const ErrorSchema = Type.Object(
@@ -28,6 +29,14 @@ export class HttpError extends Error {
 
 // Seconds a client should wait before retrying when a dependency is down.
 const RETRY_AFTER_SECONDS = '5';
+
+// Enough of a path or value to recognise it by; an answer never echoes a flood back.
+const QUOTED_INPUT_MAX = 64;
+
+/** A client's input as an error message may quote it: whole when short, else its start and "…". */
+export function clip(input: string): string {
+  return input.length <= QUOTED_INPUT_MAX ? input : `${input.slice(0, QUOTED_INPUT_MAX)}…`;
+}
 
 /** Sends `{statusCode, error, message}` with the given status. */
 export function sendError(reply: FastifyReply, statusCode: number, message: string) {
@@ -65,11 +74,39 @@ export const errorsPlugin = fp(
     });
 
     app.setNotFoundHandler((request, reply) =>
-      sendError(reply, 404, `Route ${request.method} ${request.url.split('?')[0]} not found`),
+      sendError(
+        reply,
+        404,
+        `Route ${request.method} ${clip(request.url.split('?')[0] ?? '')} not found`,
+      ),
     );
   },
   { name: 'errors' },
 );
+
+/**
+ * Answers what Fastify rejects before routing, so before any hook runs (a malformed URL, a
+ * path segment over the router's limit): the one error shape, the request id and the
+ * security headers like every other answer, quoting no more than the start of the URL.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const path = clip(request.url.split('?')[0] ?? '');
+  const [statusCode, message] =
+    error.code === 'FST_ERR_BAD_URL'
+      ? [400, `${path} is not a valid url component`]
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? [414, `A part of ${path} is too long`]
+        : [error.statusCode ?? 400, clip(error.message)];
+  void sendError(
+    reply.headers(SECURITY_HEADERS).header('x-request-id', request.id),
+    statusCode,
+    message,
+  );
+}
 
 /** A 503 for data routes while the database is not migrated and reachable yet. */
 export function serviceUnavailable(message: string): HttpError {
