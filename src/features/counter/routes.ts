@@ -1,6 +1,6 @@
-import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import Type from 'typebox';
 import type { Config } from '../../config.js';
 import { ErrorSchema } from '../../platform/errors.js';
 import { audit, requireAdmin } from '../../platform/security.js';
@@ -11,8 +11,6 @@ import { createCounterStore } from './store.js';
 
 const tags = ['counter'];
 const COUNTER_NAME = 'cameras';
-// Comment lines keep idle SSE connections open through proxies that cut silent ones.
-const HEARTBEAT_MS = 15_000;
 
 /** `/counter`, `/decrement`, `/reset` and the live `/counter/events` stream. */
 export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (
@@ -55,7 +53,6 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
     help: 'Cameras left, as last seen',
     registers,
   });
-  const streams = new Set<PassThrough>();
 
   app.databaseReadiness.onReady(async () => {
     await store.ensure(config.COUNTER_INITIAL_STOCK);
@@ -63,9 +60,6 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
   });
   await events.start();
   events.subscribe((value) => stock.set(value));
-  app.addHook('preClose', async () => {
-    for (const stream of streams) stream.end();
-  });
   app.addHook('onClose', () => events.stop());
 
   app.get(
@@ -130,7 +124,13 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
       schema: {
         tags,
         summary: 'Server-Sent Events: the counter now, then after every change on any replica',
-        description: 'Each event is `event: counter` with data `{"counter": N}`.',
+        description:
+          'Each event is `event: counter` with data `{"counter": N}`. The service ends a stream after a while (10 minutes by default) and the browser reconnects by itself. 429 when this client has too many streams open, 503 when this replica has, both with Retry-After.',
+        response: {
+          200: Type.Unknown({ description: 'a text/event-stream of counter events' }),
+          429: ErrorSchema,
+          503: ErrorSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -144,21 +144,12 @@ export const counterRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = asyn
       const initial = await counter.current();
       // Sent as a stream through Fastify, so the stream gets every hook a reply gets
       // (headers, metrics, the log line when it closes) and Fastify ends it when the client goes.
-      const stream = new PassThrough();
-      const send = (value: number) =>
-        stream.write(`event: counter\ndata: {"counter":${value}}\n\n`);
-      stream.write('retry: 2000\n\n');
+      const stream = app.eventStreams.open(request, reply);
+      const send = (value: number) => stream.send(`event: counter\ndata: {"counter":${value}}\n\n`);
       send(initial);
-      const unsubscribe = events.subscribe(send);
-      const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
-      streams.add(stream);
-      stream.on('close', () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        streams.delete(stream);
-      });
+      stream.onClose(events.subscribe(send));
       // nginx: pass events through at once instead of buffering them.
-      return reply.header('x-accel-buffering', 'no').send(stream);
+      return reply.header('x-accel-buffering', 'no').send(stream.body);
     },
   );
 };
