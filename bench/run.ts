@@ -151,6 +151,7 @@ async function main() {
       const child = start([process.execPath, 'dist/main.js'], {
         ...extraEnv,
         NODE_ENV: 'production',
+        ADMIN_TOKEN: 'bench-admin-token-0123456789',
         HOST: '127.0.0.1',
         PORT: String(appPort),
         DATABASE_URL: databaseUrl.href,
@@ -236,6 +237,18 @@ async function main() {
       }));
       tracing.push(await tracingReads(`, ${label}`));
     }
+    // The shared rate limit's cost: one Redis round trip (a Lua call) per request, with a
+    // limit no run reaches, against the same reads with the limit off.
+    await stopApp(app);
+    ({ child: app } = await startApp({ RATE_LIMIT_MAX: String(RATE_LIMIT_NEVER_REACHED) }));
+    const rateLimited = [
+      await measure('GET /status, rate limit on (Redis)', app, `${appUrl}/status`),
+      await measure(
+        'GET /items (cached page), rate limit on (Redis)',
+        app,
+        `${appUrl}/items?limit=20`,
+      ),
+    ];
     await stopApp(app);
     ({ child: app } = await startApp());
 
@@ -275,6 +288,7 @@ async function main() {
       rows,
       scale,
       tracing,
+      rateLimited,
       startTimes,
       readyRss,
       idleRss,
@@ -320,6 +334,9 @@ async function versions(admin: pg.Client) {
   };
 }
 
+// Per load-generator client (one address) and minute: above what any run sends.
+const RATE_LIMIT_NEVER_REACHED = 1_000_000;
+
 /** Tracing on, every request and at production's share (infra/aws/config/production.ts). */
 const TRACING_RATIOS: [string, number][] = [
   ['traced 100%', 1],
@@ -338,6 +355,7 @@ async function writeReport(report: {
   rows: Row[];
   scale: Row[];
   tracing: Row[][];
+  rateLimited: Row[];
   startTimes: number[];
   readyRss: number;
   idleRss: number;
@@ -349,6 +367,16 @@ async function writeReport(report: {
     `| ${row.name} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.cpuMicroseconds} |${
       ratio ? ` ${(row.requestsPerSecond / baseline).toFixed(2)} |` : ''
     }`;
+  // Rows named "<an endpoint above>, <what changed>", each with its ratio to that endpoint.
+  const againstOff = (rows: Row[]) =>
+    rows
+      .map((row) => {
+        const off = report.rows.find((base) => row.name.startsWith(`${base.name},`));
+        const ratio =
+          off === undefined ? 'n/a' : (row.requestsPerSecond / off.requestsPerSecond).toFixed(2);
+        return `${line(row, false)} ${ratio} |`;
+      })
+      .join('\n');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const startToReadyMs =
     [...report.startTimes].sort((a, b) => a - b)[Math.floor(START_RUNS / 2)] ?? 0;
@@ -403,15 +431,18 @@ the same read with tracing off, earlier in this run.
 
 | endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-${report.tracing
-  .flat()
-  .map((row) => {
-    const off = report.rows.find((base) => row.name.startsWith(`${base.name},`));
-    const ratio =
-      off === undefined ? 'n/a' : (row.requestsPerSecond / off.requestsPerSecond).toFixed(2);
-    return `${line(row, false)} ${ratio} |`;
-  })
-  .join('\n')}
+${againstOff(report.tracing.flat())}
+
+## The shared rate limit
+
+With \`REDIS_URL\` set the per-client rate limit is counted in Redis, so it holds across
+replicas: one more Redis round trip (a Lua call) per request. The same reads with a limit no
+run reaches, against the limit off earlier in this run (the rows above run with it off, as one
+load generator is one client):
+
+| endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${againstOff(report.rateLimited)}
 
 ## What limits the ratios
 

@@ -2,42 +2,64 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import helmet from 'helmet';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { HttpError } from './errors.js';
+import { createRedisClient } from './redis.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
-/** Security headers on every response, and a per-client rate limit (RATE_LIMIT_MAX=0 turns it off). */
+/**
+ * Security headers on every response, and a per-client rate limit (RATE_LIMIT_MAX=0 turns
+ * it off). With Redis the limit is counted there, so it holds however many replicas share
+ * the traffic; when Redis cannot answer, requests go through rather than fail (fail-open,
+ * as the cache is). Clients are told apart by `request.ip`, which believes X-Forwarded-For
+ * only from TRUST_PROXY's addresses.
+ */
 export const securityPlugin = fp(
   async (app: FastifyInstance, { config }: { config: Config }) => {
-    // Built once, so each request only sets the precomputed headers. (@fastify/helmet builds
-    // the middleware, parsing the policy, anew for every request: 6-7 % of a busy CPU.)
-    const securityHeaders = helmet({
-      // Everything from this origin only; the docs UI loosens this on its own routes.
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          fontSrc: ["'self'", 'data:'],
-          // Material UI (Emotion) writes its styles into <style> elements at run time.
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          // The service cannot tell whether it is reached over TLS (a local stack, a LAN
-          // address); upgrading the page's requests there would leave it blank. HSTS does
-          // the upgrading wherever HTTPS is in front.
-          upgradeInsecureRequests: null,
-        },
-      },
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(SECURITY_HEADERS);
+      done();
     });
-    app.addHook('onRequest', (request, reply, done) => {
-      securityHeaders(request.raw, reply.raw, () => done());
+    if (config.RATE_LIMIT_MAX === 0) return;
+    const redis =
+      config.REDIS_URL === undefined
+        ? undefined
+        : await connectRateLimitStore(app, config.REDIS_URL, config.REDIS_TIMEOUT_MS);
+    await app.register(rateLimit, {
+      max: config.RATE_LIMIT_MAX,
+      timeWindow: config.RATE_LIMIT_WINDOW_MS,
+      ...(redis === undefined
+        ? {}
+        : { redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate-limit:`, skipOnError: true }),
     });
-    if (config.RATE_LIMIT_MAX > 0) {
-      await app.register(rateLimit, {
-        max: config.RATE_LIMIT_MAX,
-        timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      });
-    }
   },
   { name: 'security' },
 );
+
+/** The rate limit's own Redis connection, reporting an outage once and its end once. */
+async function connectRateLimitStore(
+  app: FastifyInstance,
+  url: string,
+  timeoutMs: number,
+): Promise<Redis> {
+  const redis = createRedisClient(url, timeoutMs);
+  let failing = false;
+  redis.on('error', (error: Error) => {
+    if (!failing) app.log.warn({ err: error }, 'rate limit: redis unavailable, not limiting');
+    failing = true;
+  });
+  redis.on('ready', () => {
+    if (failing) app.log.info('rate limit: redis available again');
+    failing = false;
+  });
+  // Bounded by the connect timeout; a failed first attempt keeps retrying in the background.
+  await redis.connect().catch(() => undefined);
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  return redis;
+}
 
 /** An admin action's record: who, when, from where, and how it ended. */
 export function audit(
@@ -56,7 +78,8 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * Requires `Authorization: Bearer <ADMIN_TOKEN>` when a token is configured (compared in
- * constant time); without one the action is open, which start-up warns about in production.
+ * constant time). Without one the action is open: production refuses to start so, and
+ * development says so at start-up.
  */
 export function requireAdmin(config: Config, action: string): preHandlerAsyncHookHandler {
   const expected = config.ADMIN_TOKEN === undefined ? undefined : digest(config.ADMIN_TOKEN);
