@@ -59,17 +59,31 @@ function behavesLikeACache(create: (observer: CacheObserver) => Promise<Cache>) 
 
 describe('memory cache', () => {
   behavesLikeACache(async (observer) =>
-    createMemoryCache({ maxEntries: 100, ttlSeconds: 60 }, observer),
+    createMemoryCache({ maxEntries: 100, maxBytes: 1_000_000, ttlSeconds: 60 }, observer),
   );
 
   it('evicts the least recently used entry beyond its size', async () => {
     const cache = createMemoryCache(
-      { maxEntries: 2, ttlSeconds: 60 },
+      { maxEntries: 2, maxBytes: 1_000_000, ttlSeconds: 60 },
       recordingObserver().observer,
     );
     for (const key of ['a', 'b', 'c']) await cache.set('ns', '0', key, key);
     expect((await cache.get('ns', 'a')).value).toBeUndefined();
     expect((await cache.get('ns', 'c')).value).toBe('c');
+  });
+
+  it('evicts the least recently used entries beyond its bytes, and keeps no value larger than all', async () => {
+    const cache = createMemoryCache(
+      { maxEntries: 100, maxBytes: 10_000, ttlSeconds: 60 },
+      recordingObserver().observer,
+    );
+    // 2,000 characters count as 4,000 bytes (two a character, an upper bound): two fit.
+    for (const key of ['a', 'b', 'c']) await cache.set('ns', '0', key, key.repeat(2000));
+    expect((await cache.get('ns', 'a')).value).toBeUndefined();
+    expect((await cache.get('ns', 'c')).value).toHaveLength(2000);
+    expect(cache.bytes).toBeLessThanOrEqual(10_000);
+    await cache.set('ns', '0', 'huge', 'x'.repeat(6000));
+    expect((await cache.get('ns', 'huge')).value).toBeUndefined();
   });
 });
 
@@ -108,6 +122,25 @@ describe.runIf(realServersAvailable)('redis cache', () => {
       expect(events).not.toContain('unavailable');
     } finally {
       await admin.quit();
+      await cache.close();
+    }
+  });
+
+  it("expires each value at its TTL, even while the namespace's other values keep being written", async () => {
+    const cache = await createRedisCache(
+      { ...options, ttlSeconds: 1 },
+      recordingObserver().observer,
+    );
+    try {
+      const { generation = '' } = await cache.get('busy', 'first');
+      await cache.set('busy', generation, 'first', 'v');
+      const until = Date.now() + 2500;
+      for (let i = 0; Date.now() < until; i += 1) {
+        await cache.set('busy', generation, `other-${i}`, 'v');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect((await cache.get('busy', 'first')).value).toBeUndefined();
+    } finally {
       await cache.close();
     }
   });

@@ -52,7 +52,10 @@ export function createItemsService(store: ItemsStore, cache: Cache) {
         etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
         nextAfter: rows.length > limit ? (items.at(-1)?.id ?? null) : null,
       };
-      if (lookup.generation !== undefined) {
+      // A page past the last item holds nothing worth keeping, and every cursor beyond the
+      // end would be another entry: only pages with items, or the first, are stored.
+      const worthStoring = items.length > 0 || after === 0;
+      if (lookup.generation !== undefined && worthStoring) {
         await cache.set(CACHE_NAMESPACE, lookup.generation, key, JSON.stringify(page));
       }
       return { page, hit: false };

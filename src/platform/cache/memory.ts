@@ -1,20 +1,34 @@
 import { LRUCache } from 'lru-cache';
 import type { Cache, CacheObserver } from './types.js';
 
+export interface MemoryCacheOptions {
+  maxEntries: number;
+  /** What the values and their keys may take together; the least recently used go first. */
+  maxBytes: number;
+  ttlSeconds: number;
+}
+
+// A JavaScript string takes at most two bytes a character (V8 keeps Latin-1 ones in one),
+// so counting two is an upper bound on what the cache holds.
+const BYTES_PER_CHARACTER = 2;
+
 /** An in-process LRU: correct for one replica, which is what runs without REDIS_URL. */
-export function createMemoryCache(
-  options: { maxEntries: number; ttlSeconds: number },
-  observer: CacheObserver,
-): Cache {
+export function createMemoryCache(options: MemoryCacheOptions, observer: CacheObserver) {
   const entries = new LRUCache<string, string>({
     max: options.maxEntries,
+    maxSize: options.maxBytes,
+    sizeCalculation: (value, key) => (value.length + key.length) * BYTES_PER_CHARACTER,
     ttl: options.ttlSeconds * 1000,
   });
   const generations = new Map<string, number>();
   const generationOf = (namespace: string) => String(generations.get(namespace) ?? 0);
 
-  return {
+  const cache: Cache & { readonly bytes: number } = {
     kind: 'memory',
+    /** What the entries take now, as counted against `maxBytes`. */
+    get bytes() {
+      return entries.calculatedSize;
+    },
     async get(namespace, key) {
       const generation = generationOf(namespace);
       const value = entries.get(`${namespace}:${generation}:${key}`);
@@ -22,6 +36,7 @@ export function createMemoryCache(
       return { value, generation };
     },
     async set(namespace, generation, key, value) {
+      // A value larger than the whole cache is not kept (lru-cache refuses it).
       if (generation === generationOf(namespace))
         entries.set(`${namespace}:${generation}:${key}`, value);
     },
@@ -32,4 +47,5 @@ export function createMemoryCache(
       entries.clear();
     },
   };
+  return cache;
 }

@@ -44,21 +44,36 @@ export const cachePlugin = fp(
         app.log.info('cache: redis available again');
       },
     };
-    const cache =
-      config.REDIS_URL === undefined
-        ? createMemoryCache(
-            { maxEntries: config.CACHE_MAX_ENTRIES, ttlSeconds: config.CACHE_TTL_SECONDS },
-            observer,
-          )
-        : await createRedisCache(
-            {
-              url: config.REDIS_URL,
-              keyPrefix: config.REDIS_KEY_PREFIX,
-              ttlSeconds: config.CACHE_TTL_SECONDS,
-              timeoutMs: config.REDIS_TIMEOUT_MS,
-            },
-            observer,
-          );
+    let cache: Cache;
+    if (config.REDIS_URL === undefined) {
+      const memory = createMemoryCache(
+        {
+          maxEntries: config.CACHE_MAX_ENTRIES,
+          maxBytes: config.CACHE_MAX_BYTES,
+          ttlSeconds: config.CACHE_TTL_SECONDS,
+        },
+        observer,
+      );
+      new Gauge({
+        name: 'cache_memory_bytes',
+        help: 'What the in-process cache holds, counted against CACHE_MAX_BYTES',
+        registers,
+        collect() {
+          this.set(memory.bytes);
+        },
+      });
+      cache = memory;
+    } else {
+      cache = await createRedisCache(
+        {
+          url: config.REDIS_URL,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          ttlSeconds: config.CACHE_TTL_SECONDS,
+          timeoutMs: config.REDIS_TIMEOUT_MS,
+        },
+        observer,
+      );
+    }
     app.decorate('cache', cache);
     app.addHook('onClose', () => cache.close());
   },

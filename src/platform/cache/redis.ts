@@ -1,4 +1,5 @@
-import { Redis, type Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import { createRedisClient } from '../redis.js';
 import type { Cache, CacheObserver } from './types.js';
 
 export interface RedisCacheOptions {
@@ -11,7 +12,7 @@ export interface RedisCacheOptions {
 // One round trip for a hit: read the namespace's generation, then the value stored under it.
 const LOOKUP_SCRIPT = `
 local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
+return {generation, redis.call('GET', KEYS[2] .. generation .. ':' .. ARGV[1])}
 `;
 
 declare module 'ioredis' {
@@ -19,7 +20,7 @@ declare module 'ioredis' {
     /** LOOKUP_SCRIPT: the namespace's generation and the value under it, if any. */
     cacheLookup(
       generationKey: string,
-      valuesKey: string,
+      valuesPrefix: string,
       key: string,
     ): Result<[string, string | null], Context>;
   }
@@ -35,23 +36,15 @@ export async function createRedisCache(
   options: RedisCacheOptions,
   observer: CacheObserver,
 ): Promise<Cache> {
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    // Without a connection, fail at once instead of queueing: the request goes to the database.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.timeoutMs,
-    connectTimeout: Math.max(options.timeoutMs, 1000),
-    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000),
-    // Commands issued in the same tick share one write: under load, one system call carries
-    // the lookups of many requests instead of one each.
-    enableAutoPipelining: true,
-  });
+  const redis = createRedisClient(options.url, options.timeoutMs);
   // Sent once, then called by its SHA (EVALSHA); ioredis reloads it if Redis has lost it.
   redis.defineCommand('cacheLookup', { numberOfKeys: 2, lua: LOOKUP_SCRIPT });
   // Hash tags keep a namespace's keys in one slot, so the script also runs on Redis Cluster.
   const generationKey = (ns: string) => `${options.keyPrefix}{cache:${ns}}:generation`;
-  const valuesKey = (ns: string) => `${options.keyPrefix}{cache:${ns}}:values:`;
+  // Each value is a key of its own with its own expiry: a namespace written to all the time
+  // still loses each value at its TTL. (Values kept in one hash per generation all lived
+  // as long as the hash's latest write kept extending it.)
+  const valuesPrefix = (ns: string) => `${options.keyPrefix}{cache:${ns}}:value:`;
   const pendingInvalidations = new Set<string>();
   let failing = false;
 
@@ -87,7 +80,7 @@ export async function createRedisCache(
       try {
         const [generation, value] = await redis.cacheLookup(
           generationKey(namespace),
-          valuesKey(namespace),
+          valuesPrefix(namespace),
           key,
         );
         if (failing) void recover().catch(fail);
@@ -100,9 +93,13 @@ export async function createRedisCache(
       }
     },
     async set(namespace, generation, key, value) {
-      const hash = valuesKey(namespace) + generation;
       try {
-        await redis.multi().hset(hash, key, value).expire(hash, options.ttlSeconds).exec();
+        await redis.set(
+          `${valuesPrefix(namespace)}${generation}:${key}`,
+          value,
+          'EX',
+          options.ttlSeconds,
+        );
       } catch (error) {
         fail(error);
       }
