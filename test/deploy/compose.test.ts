@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList, isIPv4 } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EnvSchema, loadConfig } from '../../src/config.js';
@@ -21,10 +22,16 @@ interface Service {
   read_only?: boolean;
   restart?: string;
   stop_grace_period?: string;
+  user?: string;
+  cap_drop?: string[];
+  cap_add?: string[];
+  security_opt?: string[];
+  networks?: Record<string, { ipv4_address?: string } | null>;
 }
 const compose = parse(composeText, { merge: true }) as {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
+  networks?: Record<string, { ipam?: { config?: { subnet?: string; ip_range?: string }[] } }>;
 };
 const services = Object.entries(compose.services);
 const service = (name: string): Service => {
@@ -115,6 +122,44 @@ describe('compose.yaml', () => {
     expect(Number.parseInt(app.stop_grace_period ?? '0', 10)).toBeGreaterThan(drainAndClose);
     expect(app.read_only).toBe(true);
     expect(service('nginx').read_only).toBe(true);
+  });
+
+  it("takes client addresses from nginx's X-Forwarded-For only: a fixed address no replica can take", () => {
+    const [pool] = compose.networks?.default?.ipam?.config ?? [];
+    const cidr = (value = '') => {
+      const [address = '', bits = ''] = value.split('/');
+      expect(isIPv4(address), value).toBe(true);
+      const list = new BlockList();
+      list.addSubnet(address, Number(bits));
+      return list;
+    };
+    const subnet = cidr(pool?.subnet);
+    const dynamic = cidr(pool?.ip_range);
+    const nginx = service('nginx').networks?.default?.ipv4_address ?? '';
+    expect(isIPv4(nginx), 'nginx has a fixed IPv4 address').toBe(true);
+    expect(subnet.check(nginx), 'in the subnet').toBe(true);
+    expect(dynamic.check(nginx), 'outside the range containers are given').toBe(false);
+    // The range lies inside the subnet, so the addresses it hands out do too.
+    const [rangeStart = ''] = (pool?.ip_range ?? '').split('/');
+    expect(subnet.check(rangeStart)).toBe(true);
+    // Exactly nginx: no other container's X-Forwarded-For is believed.
+    expect(service('app').environment?.TRUST_PROXY).toBe(nginx);
+  });
+
+  it('drops every capability and privilege gain, adding back only what an image needs to start', () => {
+    // postgres and nginx start as root, hand their directories over, then switch user.
+    const allowed: Record<string, string[]> = {
+      postgres: ['CHOWN', 'DAC_READ_SEARCH', 'SETGID', 'SETUID'],
+      nginx: ['CHOWN', 'SETGID', 'SETUID'],
+    };
+    for (const [name, definition] of services) {
+      expect(definition.cap_drop, name).toEqual(['ALL']);
+      expect(definition.security_opt, name).toContain('no-new-privileges:true');
+      for (const capability of definition.cap_add ?? [])
+        expect(allowed[name] ?? [], `${name} adds ${capability}`).toContain(capability);
+    }
+    // Its shell command skips the image's switch from root: it runs as its own user instead.
+    expect(service('redis').user).toBe('redis');
   });
 
   it("sends every replica's traces to Tempo's OTLP port, and Prometheus keeps exemplars", () => {

@@ -24,6 +24,7 @@ describe.runIf(kustomizeAvailable)('every overlay', () => {
         'HorizontalPodAutoscaler',
         'Ingress',
         'Ingress',
+        'Ingress',
         'Job',
         'Namespace',
         'NetworkPolicy',

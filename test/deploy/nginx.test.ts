@@ -52,7 +52,7 @@ describe.runIf(nginxAvailable && realServersAvailable)('nginx in front of two re
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: redis.prefix,
-      TRUST_PROXY: '1',
+      TRUST_PROXY: '127.0.0.1',
       SHUTDOWN_DRAIN_MS: '0',
       LOG_LEVEL: 'warn',
     };

@@ -27,6 +27,7 @@ interface ContainerDefinition {
   Secrets?: { Name: string; ValueFrom: unknown }[];
   MountPoints: { ContainerPath: string; SourceVolume: string; ReadOnly: boolean }[];
   LogConfiguration: { LogDriver: string; Options: Record<string, unknown> };
+  LinuxParameters?: { Capabilities?: { Add?: string[]; Drop?: string[] } };
 }
 
 describe.each(environments)('$name service', (config) => {
@@ -152,8 +153,45 @@ describe.each(environments)('$name service', (config) => {
       NODE_ENV: 'production',
       HOST: '0.0.0.0',
       PORT: '3000',
-      TRUST_PROXY: '1',
     });
+  });
+
+  it("believes X-Forwarded-For only from the load balancer's own subnets", () => {
+    const network = template(`${config.name}-network`);
+    // The public subnets, where the load balancer's nodes run (network.test.ts).
+    const publicCidrs = resourcesOf(network, 'AWS::EC2::Subnet')
+      .filter(([, subnet]) => subnet.MapPublicIpOnLaunch === true)
+      .map(([, subnet]) => subnet.CidrBlock);
+    expect(publicCidrs).toHaveLength(config.availabilityZones.length);
+    const trusted = environmentOf(app).TRUST_PROXY;
+    expect(typeof trusted).toBe('string');
+    expect(String(trusted).split(',').sort()).toEqual([...publicCidrs].sort());
+    // Not the task subnets: a task (or anything else in the VPC) cannot name the client.
+    const taskCidrs = resourcesOf(network, 'AWS::EC2::Subnet')
+      .filter(([id]) => /TasksSubnet/.test(id))
+      .map(([, subnet]) => subnet.CidrBlock);
+    expect(taskCidrs.length).toBeGreaterThan(0);
+    for (const cidr of taskCidrs) expect(String(trusted)).not.toContain(String(cidr));
+  });
+
+  it('drops every Linux capability in every container: the app, the migration, the collector', () => {
+    const containers = taskDefinitions.flatMap(
+      ([, definition]) => definition.ContainerDefinitions as ContainerDefinition[],
+    );
+    expect(containers.map(({ Name }) => Name).sort()).toEqual(['app', 'app', 'otel-collector']);
+    for (const container of containers)
+      expect(container.LinuxParameters?.Capabilities, container.Name).toEqual({ Drop: ['ALL'] });
+  });
+
+  it('generates an admin token long enough for the app to accept it in production', () => {
+    const [token, ...others] = resourcesOf(service, 'AWS::SecretsManager::Secret').filter(([id]) =>
+      /AdminToken/.test(id),
+    );
+    expect(others).toEqual([]);
+    const generated = token?.[1].GenerateSecretString as { PasswordLength: number };
+    // The app refuses to start in production without ADMIN_TOKEN of 16+ characters.
+    expect(generated.PasswordLength).toBeGreaterThanOrEqual(16);
+    expect(JSON.stringify(app.Secrets)).toMatch(/"Name":"ADMIN_TOKEN"/);
   });
 
   it('drains within the stop timeout, after the load balancer has deregistered the task', () => {

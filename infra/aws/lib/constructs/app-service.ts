@@ -12,7 +12,7 @@ import { AppTaskDefinition, APP_PORT, type AppTaskDefinitionProps } from './app-
 
 export interface AppServiceProps extends Pick<
   AppTaskDefinitionProps,
-  'repository' | 'imageTag' | 'settings' | 'database' | 'cache'
+  'repository' | 'imageTag' | 'settings' | 'trustedProxies' | 'database' | 'cache'
 > {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
@@ -62,6 +62,7 @@ export class AppService extends Construct {
       repository: props.repository,
       imageTag: props.imageTag,
       settings,
+      trustedProxies: props.trustedProxies,
       database: props.database,
       cache: props.cache,
     };

@@ -16,6 +16,8 @@ export interface AppTaskDefinitionProps {
   readonly repository: ecr.IRepository;
   readonly imageTag: string;
   readonly settings: EnvironmentConfig['service'];
+  /** The load balancer's addresses (CIDRs): the only X-Forwarded-For the app believes. */
+  readonly trustedProxies: readonly string[];
   readonly database: {
     readonly host: string;
     readonly port: string;
@@ -66,6 +68,9 @@ export class AppTaskDefinition extends Construct {
       volumes: Object.keys(scratchPaths(props.role)).map((name) => ({ name })),
     });
     const serving = props.role === 'serve';
+    // A non-root process on ports above 1024 needs no Linux capability.
+    const linux = new ecs.LinuxParameters(this, 'Linux');
+    linux.dropCapabilities(ecs.Capability.ALL);
     this.container = this.definition.addContainer('app', {
       image: ecs.ContainerImage.fromEcrRepository(props.repository, props.imageTag),
       command: serving ? undefined : ['node', 'dist/migrate.js'],
@@ -82,8 +87,9 @@ export class AppTaskDefinition extends Construct {
         DATABASE_URL: `postgres://${DATABASE_USER}@${props.database.host}:${props.database.port}/${DATABASE_NAME}?sslmode=no-verify`,
         DATABASE_POOL_MAX: String(settings.databasePoolMax),
         REDIS_URL: `rediss://${props.cache.host}:${props.cache.port}`,
-        // The ALB is the one proxy in front: it appends the client's address.
-        TRUST_PROXY: '1',
+        // The ALB is the one proxy in front: it appends the address it saw, and only an
+        // address of its own subnets may say who the client is.
+        TRUST_PROXY: props.trustedProxies.join(','),
         RATE_LIMIT_MAX: String(settings.requestsPerMinutePerClient),
         RATE_LIMIT_WINDOW_MS: '60000',
         SHUTDOWN_DRAIN_MS: String(DRAIN.toMilliseconds()),
@@ -114,6 +120,7 @@ export class AppTaskDefinition extends Construct {
           }
         : undefined,
       stopTimeout: STOP_TIMEOUT,
+      linuxParameters: linux,
     });
     if (props.tracing)
       new TraceCollector(this, 'Tracing', {

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -26,17 +26,31 @@ export class PublicEntrance extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly httpsListener: elbv2.ApplicationListener;
   readonly url: string;
+  /**
+   * The CIDRs of the subnets the load balancer's nodes run in: the addresses its requests
+   * reach the tasks from, and so the only ones whose X-Forwarded-For the app believes.
+   */
+  readonly nodeCidrs: readonly string[];
 
   constructor(scope: Construct, id: string, props: PublicEntranceProps) {
     super(scope, id);
+    const placement = { subnetType: ec2.SubnetType.PUBLIC };
+    this.nodeCidrs = props.vpc
+      .selectSubnets(placement)
+      .subnets.map((subnet) => subnet.ipv4CidrBlock);
+    if (this.nodeCidrs.length === 0 || this.nodeCidrs.some((cidr) => Token.isUnresolved(cidr)))
+      throw new Error("the load balancer's subnets need CIDRs known at synth time");
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      vpcSubnets: placement,
       securityGroup: props.securityGroup,
       dropInvalidHeaderFields: true,
       deletionProtection: props.deletionProtection,
-      // Above the app's longest request; SSE streams send a comment well inside it.
+      // Above the app's longest request; SSE streams send a comment well inside it. Its
+      // connections to the tasks idle out after this too, so it stays below the app's
+      // HTTP_KEEP_ALIVE_TIMEOUT_MS: the load balancer, not the app, closes an idle one
+      // (test/deploy/proxy-timeouts.test.ts).
       idleTimeout: Duration.seconds(60),
     });
 

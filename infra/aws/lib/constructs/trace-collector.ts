@@ -38,6 +38,9 @@ export class TraceCollector extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // It runs as a non-root user and listens above port 1024: no Linux capability needed.
+    const linux = new ecs.LinuxParameters(this, 'Linux');
+    linux.dropCapabilities(ecs.Capability.ALL);
     this.container = props.definition.addContainer('otel-collector', {
       image: ecs.ContainerImage.fromRegistry(COLLECTOR_IMAGE),
       command: [`--config=${COLLECTOR_CONFIG}`],
@@ -45,6 +48,7 @@ export class TraceCollector extends Construct {
       enableRestartPolicy: true,
       // The image's own non-root user (aoc), named here so the promise is visible.
       user: '4317:4317',
+      linuxParameters: linux,
       // It keeps spans in memory only, so nothing needs to be writable.
       readonlyRootFilesystem: true,
       // A small share of the task: the app keeps the rest, and a collector that outgrows its

@@ -45,6 +45,7 @@ export class ServiceStack extends Stack {
       repository: props.repository,
       imageTag: props.imageTag,
       settings: config.service,
+      trustedProxies: this.entrance.nodeCidrs,
       database: {
         host: data.database.instance.dbInstanceEndpointAddress,
         port: data.database.instance.dbInstanceEndpointPort,
