@@ -32,10 +32,12 @@ const RETRY_AFTER_SECONDS = '5';
 
 // Enough of a path or value to recognise it by; an answer never echoes a flood back.
 const QUOTED_INPUT_MAX = 64;
+// Our own messages are a line; one from a library that quotes what it was sent is cut here.
+const MESSAGE_MAX = 160;
 
 /** A client's input as an error message may quote it: whole when short, else its start and "…". */
-export function clip(input: string): string {
-  return input.length <= QUOTED_INPUT_MAX ? input : `${input.slice(0, QUOTED_INPUT_MAX)}…`;
+export function clip(input: string, max = QUOTED_INPUT_MAX): string {
+  return input.length <= max ? input : `${input.slice(0, max)}…`;
 }
 
 /** Sends `{statusCode, error, message}` with the given status. */
@@ -59,10 +61,10 @@ export const errorsPlugin = fp(
         return sendError(reply, error.statusCode, error.message);
       }
       if ('validation' in error && error.validation) {
-        return sendError(reply, 400, error.message);
+        return sendError(reply, 400, clip(error.message, MESSAGE_MAX));
       }
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-        return sendError(reply, error.statusCode, error.message);
+        return sendError(reply, error.statusCode, clip(error.message, MESSAGE_MAX));
       }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable');
@@ -100,7 +102,7 @@ export function answerFrameworkError(
       ? [400, `${path} is not a valid url component`]
       : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? [414, `A part of ${path} is too long`]
-        : [error.statusCode ?? 400, clip(error.message)];
+        : [error.statusCode ?? 400, clip(error.message, MESSAGE_MAX)];
   void sendError(
     reply.headers(SECURITY_HEADERS).header('x-request-id', request.id),
     statusCode,

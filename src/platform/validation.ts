@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import { clip } from './errors.js';
 
 function createAjv(options: Options): Ajv {
   const ajv = new Ajv({ useDefaults: true, allErrors: false, verbose: true, ...options });
@@ -76,7 +77,7 @@ export function formatValidationError(
     (first.keyword === 'pattern' || first.keyword === 'format') && description
       ? `must be ${description}`
       : first.keyword === 'additionalProperties'
-        ? `must not have the property "${String(first.params.additionalProperty)}"`
+        ? `must not have the property "${clip(String(first.params.additionalProperty))}"`
         : (first.message ?? 'is invalid');
   return new Error(`${field} ${message}`);
 }

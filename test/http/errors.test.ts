@@ -122,6 +122,23 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
     );
   });
 
+  describe('what an error quotes back', () => {
+    const long = 'x'.repeat(5000);
+    it.each([
+      ['an unknown path', { method: 'GET' as const, url: `/${long}` }],
+      ['a malformed path', { method: 'GET' as const, url: `/items/%zz${long}` }],
+      ['an unknown property', { method: 'POST' as const, url: '/items', payload: `{"${long}":1}` }],
+      ['broken JSON', { method: 'POST' as const, url: '/items', payload: `{"name":${long}` }],
+    ])('quotes no more than the start of %s', async (_what, request) => {
+      const res = await ctx.app.inject({ ...request, headers: json });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode).toBeLessThan(500);
+      const message = expectError(res, res.statusCode);
+      expect(message.length, message).toBeLessThanOrEqual(200);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    });
+  });
+
   describe('rate limiting', () => {
     it('answers 429 to the third request in the window, never on /healthz', async () => {
       await withApp({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' }, async (limited) => {
