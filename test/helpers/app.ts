@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -27,6 +28,12 @@ export async function startApp(config: Config): Promise<FastifyInstance> {
   await app.ready();
   await app.databaseReadiness.whenReady();
   return app;
+}
+
+/** Listens on a free port of 127.0.0.1, for tests that need real sockets; returns the port. */
+export async function listenOnLoopback(app: FastifyInstance): Promise<number> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
 }
 
 /** Where a test's data lives: embedded PGlite with the in-process cache, or real servers. */

@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serversBackend, startApp, testConfig } from '../helpers/app.js';
+import { listenOnLoopback, serversBackend, startApp, testConfig } from '../helpers/app.js';
 import { realServersAvailable } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -53,8 +53,7 @@ describe('limits on /counter/events, over real connections', () => {
         EVENT_STREAM_LIFETIME_MS: String(LIFETIME_MS),
       }),
     );
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as AddressInfo).port;
+    port = await listenOnLoopback(app);
   });
   afterAll(() => app.close());
 
@@ -129,8 +128,7 @@ describe.runIf(realServersAvailable)('a reader that stops reading, on PostgreSQL
     app = await startApp(
       testConfig({ ...provisioned.env, EVENT_STREAM_BUFFER_BYTES: String(BUFFER_BYTES) }),
     );
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as AddressInfo).port;
+    port = await listenOnLoopback(app);
   });
   afterAll(async () => {
     await app.close();

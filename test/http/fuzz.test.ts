@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, testConfig } from '../helpers/app.js';
+import { listenOnLoopback, startApp, testConfig } from '../helpers/app.js';
 import { expectRawAnswerRules, sendRaw } from '../helpers/raw-http.js';
 
 // 5,000 in CI; FUZZ_RUNS=100000 for a long local hunt.
@@ -224,8 +223,7 @@ describe('HTTP fuzzing', () => {
     app = await startApp(
       testConfig({ ADMIN_TOKEN, COUNTER_INITIAL_STOCK: '1000', FAULT_INJECTION: 'true' }),
     );
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as AddressInfo).port;
+    port = await listenOnLoopback(app);
   });
   afterAll(() => app.close());
 

@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, testConfig } from '../helpers/app.js';
+import { listenOnLoopback, startApp, testConfig } from '../helpers/app.js';
 import { expectRawAnswerRules, sendRaw } from '../helpers/raw-http.js';
 
 // 5,000 in CI, as the fuzz suite; FUZZ_RUNS=100000 for a long local hunt.
@@ -77,8 +76,7 @@ describe('numeric path and query parameters, over a real socket', () => {
   let inputs: NumericInput[];
   beforeAll(async () => {
     app = await startApp(testConfig());
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as AddressInfo).port;
+    port = await listenOnLoopback(app);
     inputs = numericInputs((await app.inject({ url: '/docs/json' })).json());
     await app.inject({ method: 'POST', url: '/items', payload: { name: 'first' } });
   });

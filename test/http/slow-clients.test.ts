@@ -1,8 +1,8 @@
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, testConfig } from '../helpers/app.js';
+import { listenOnLoopback, startApp, testConfig } from '../helpers/app.js';
 import { expectRawAnswerRules, type RawResponse } from '../helpers/raw-http.js';
 
 const HEADERS_TIMEOUT_MS = 600;
@@ -67,8 +67,7 @@ describe('slow and idle clients on one replica', () => {
         EVENT_STREAMS_MAX: '4',
       }),
     );
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as AddressInfo).port;
+    port = await listenOnLoopback(app);
   });
   afterAll(() => app.close());
 
