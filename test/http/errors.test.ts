@@ -147,6 +147,7 @@ describe.each(backends)('HTTP errors on $name', (backend) => {
         expect((await get('/items')).statusCode).toBe(200);
         const third = await get('/items');
         expectError(third, 429);
+        expect(third.headers['retry-after']).toMatch(/^\d+$/);
         for (let i = 0; i < 5; i++) {
           const health = await get('/healthz');
           expect({ status: health.statusCode, body: health.json<unknown>() }).toEqual({
