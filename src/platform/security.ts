@@ -5,14 +5,15 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { HttpError } from './errors.js';
+import { sharedRateLimitStore } from './rate-limit-store.js';
 import { createRedisClient } from './redis.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
  * Security headers on every response, and a per-client rate limit (RATE_LIMIT_MAX=0 turns
  * it off). With Redis the limit is counted there, so it holds however many replicas share
- * the traffic; when Redis cannot answer, requests go through rather than fail (fail-open,
- * as the cache is). Clients are told apart by `request.ip`, which believes X-Forwarded-For
+ * the traffic, in batches rather than a round trip per request (rate-limit-store.ts); when
+ * Redis cannot answer, requests go through rather than fail (fail-open, as the cache is). Clients are told apart by `request.ip`, which believes X-Forwarded-For
  * only from TRUST_PROXY's addresses.
  */
 export const securityPlugin = fp(
@@ -26,12 +27,15 @@ export const securityPlugin = fp(
       config.REDIS_URL === undefined
         ? undefined
         : await connectRateLimitStore(app, config.REDIS_URL, config.REDIS_TIMEOUT_MS);
+    const shared =
+      redis === undefined
+        ? undefined
+        : sharedRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}rate-limit:`);
+    if (shared !== undefined) app.addHook('onClose', async () => shared.close());
     await app.register(rateLimit, {
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      ...(redis === undefined
-        ? {}
-        : { redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate-limit:`, skipOnError: true }),
+      ...(shared === undefined ? {} : { store: shared.Store, skipOnError: true }),
     });
   },
   { name: 'security' },
