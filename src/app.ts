@@ -65,8 +65,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   await app.register(async (features) => {
     // Data routes wait for a migrated database; platform routes above never do.
-    features.addHook('onRequest', async () => {
-      if (!app.databaseReadiness.ready) throw serviceUnavailable('The database is not ready yet');
+    features.addHook('onRequest', (_request, _reply, done) => {
+      done(
+        app.databaseReadiness.ready
+          ? undefined
+          : serviceUnavailable('The database is not ready yet'),
+      );
     });
     // Off (the default), fault injection adds nothing to the request path.
     if (config.FAULT_INJECTION) features.addHook('onRequest', app.injectFaults);

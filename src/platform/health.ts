@@ -47,8 +47,9 @@ export const healthPlugin = fp(
     const isReady = () => !draining && app.databaseReadiness.ready;
     // While draining, every response asks the client to reconnect (elsewhere): keep-alive
     // connections then end with their last request, and closing does not wait on them.
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (draining) reply.header('connection', 'close');
+      done(null, payload);
     });
     const platform = { tags: ['platform'] };
     const routeConfig = { rateLimit: false } as const;

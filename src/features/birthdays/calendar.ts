@@ -28,9 +28,16 @@ export const compareDates = (a: CalendarDate, b: CalendarDate) =>
   a.year - b.year || a.month - b.month || a.day - b.day;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+// The last answer per zone, by the second it was worked out for: a day changes on a
+// second's boundary in every zone, so within one second the answer is the same, and
+// formatToParts, the costly part of a greeting, runs at most once a second.
+const lastToday = new Map<string, { second: number; date: CalendarDate }>();
 
 /** The calendar date at `now` in an IANA time zone. */
 export function todayIn(timeZone: string, now: Date = new Date()): CalendarDate {
+  const second = Math.floor(now.getTime() / 1000);
+  const last = lastToday.get(timeZone);
+  if (last?.second === second) return last.date;
   let format = formatters.get(timeZone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -44,7 +51,9 @@ export function todayIn(timeZone: string, now: Date = new Date()): CalendarDate 
   const parts = Object.fromEntries(
     format.formatToParts(now).map((part) => [part.type, part.value]),
   );
-  return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
+  const date = { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
+  lastToday.set(timeZone, { second, date: Object.freeze(date) });
+  return date;
 }
 
 /** The day a birthday is celebrated in `year`: 29 February falls on 28 February in common years. */

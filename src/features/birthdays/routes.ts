@@ -16,9 +16,10 @@ export const birthdaysRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = as
   const birthdays = createBirthdaysService(createBirthdaysStore(app.database), config.TIME_ZONE);
 
   // One person, one spelling: "é" typed as one code point or as e + accent is the same name.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const params = request.params as { username?: unknown };
     if (typeof params.username === 'string') params.username = params.username.normalize('NFC');
+    done();
   });
 
   app.put(

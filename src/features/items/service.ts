@@ -5,13 +5,35 @@ import { ITEM_NAME_MAX_LENGTH, type Item, type ListItemsQuery } from './schema.j
 import type { ItemsStore } from './store.js';
 
 const CACHE_NAMESPACE = 'items';
+const NEWLINE = 0x0a;
 
 /** A page of items, already serialised, as cached and as sent. */
 export interface ItemsPage {
-  body: string;
+  /** JSON: a string when just made, the cached bytes on a hit. */
+  body: string | Buffer;
   etag: string;
   /** The `after` of the next page, when there is one. */
   nextAfter: number | null;
+}
+
+/**
+ * A page as the cache holds it: the ETag and the next cursor on a line each, then the body
+ * as it is sent. A hit sends the stored bytes as they are: never parsed (as JSON inside
+ * JSON, it was), never decoded into a string and encoded back.
+ */
+function encodePage({ etag, nextAfter, body }: ItemsPage): string {
+  return `${etag}\n${nextAfter ?? ''}\n${body.toString()}`;
+}
+
+function decodePage(stored: Buffer): ItemsPage {
+  const etagEnd = stored.indexOf(NEWLINE);
+  const cursorEnd = stored.indexOf(NEWLINE, etagEnd + 1);
+  const cursor = stored.toString('latin1', etagEnd + 1, cursorEnd);
+  return {
+    etag: stored.toString('latin1', 0, etagEnd),
+    nextAfter: cursor === '' ? null : Number(cursor),
+    body: stored.subarray(cursorEnd + 1),
+  };
 }
 
 /** Items: validated writes that invalidate the cache, and cached, paginated reads. */
@@ -41,8 +63,7 @@ export function createItemsService(store: ItemsStore, cache: Cache) {
     async list({ limit, after = 0 }: ListItemsQuery): Promise<{ page: ItemsPage; hit: boolean }> {
       const key = `${limit}:${after}`;
       const lookup = await cache.get(CACHE_NAMESPACE, key);
-      if (lookup.value !== undefined)
-        return { page: JSON.parse(lookup.value) as ItemsPage, hit: true };
+      if (lookup.value !== undefined) return { page: decodePage(lookup.value), hit: true };
 
       const rows = await store.listAfter(after, limit + 1);
       const items = rows.slice(0, limit);
@@ -56,7 +77,7 @@ export function createItemsService(store: ItemsStore, cache: Cache) {
       // end would be another entry: only pages with items, or the first, are stored.
       const worthStoring = items.length > 0 || after === 0;
       if (lookup.generation !== undefined && worthStoring) {
-        await cache.set(CACHE_NAMESPACE, lookup.generation, key, JSON.stringify(page));
+        await cache.set(CACHE_NAMESPACE, lookup.generation, key, encodePage(page));
       }
       return { page, hit: false };
     },

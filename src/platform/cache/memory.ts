@@ -8,16 +8,16 @@ export interface MemoryCacheOptions {
   ttlSeconds: number;
 }
 
-// A JavaScript string takes at most two bytes a character (V8 keeps Latin-1 ones in one),
-// so counting two is an upper bound on what the cache holds.
-const BYTES_PER_CHARACTER = 2;
+// A key, a JavaScript string, takes at most two bytes a character (V8 keeps Latin-1 ones
+// in one), so counting two is an upper bound.
+const BYTES_PER_KEY_CHARACTER = 2;
 
 /** An in-process LRU: correct for one replica, which is what runs without REDIS_URL. */
 export function createMemoryCache(options: MemoryCacheOptions, observer: CacheObserver) {
-  const entries = new LRUCache<string, string>({
+  const entries = new LRUCache<string, Buffer>({
     max: options.maxEntries,
     maxSize: options.maxBytes,
-    sizeCalculation: (value, key) => (value.length + key.length) * BYTES_PER_CHARACTER,
+    sizeCalculation: (value, key) => value.byteLength + key.length * BYTES_PER_KEY_CHARACTER,
     ttl: options.ttlSeconds * 1000,
   });
   const generations = new Map<string, number>();
@@ -38,7 +38,7 @@ export function createMemoryCache(options: MemoryCacheOptions, observer: CacheOb
     async set(namespace, generation, key, value) {
       // A value larger than the whole cache is not kept (lru-cache refuses it).
       if (generation === generationOf(namespace))
-        entries.set(`${namespace}:${generation}:${key}`, value);
+        entries.set(`${namespace}:${generation}:${key}`, Buffer.from(value));
     },
     async invalidate(namespace) {
       generations.set(namespace, (generations.get(namespace) ?? 0) + 1);

@@ -1,4 +1,3 @@
-import type { Result } from 'ioredis';
 import { createRedisClient } from '../redis.js';
 import type { Cache, CacheObserver } from './types.js';
 
@@ -9,21 +8,14 @@ export interface RedisCacheOptions {
   timeoutMs: number;
 }
 
-// One round trip for a hit: read the namespace's generation, then the value stored under it.
-const LOOKUP_SCRIPT = `
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', KEYS[2] .. generation .. ':' .. ARGV[1])}
-`;
+const NEWLINE = 0x0a;
 
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    /** LOOKUP_SCRIPT: the namespace's generation and the value under it, if any. */
-    cacheLookup(
-      generationKey: string,
-      valuesPrefix: string,
-      key: string,
-    ): Result<[string, string | null], Context>;
-  }
+/** The value of a stored `<generation>\n<value>`, if it is `generation`'s; a view, not a copy. */
+function valueUnder(generation: string, stored: Buffer): Buffer | undefined {
+  const fresh =
+    stored[generation.length] === NEWLINE &&
+    stored.toString('latin1', 0, generation.length) === generation;
+  return fresh ? stored.subarray(generation.length + 1) : undefined;
 }
 
 /**
@@ -37,14 +29,13 @@ export async function createRedisCache(
   observer: CacheObserver,
 ): Promise<Cache> {
   const redis = createRedisClient(options.url, options.timeoutMs);
-  // Sent once, then called by its SHA (EVALSHA); ioredis reloads it if Redis has lost it.
-  redis.defineCommand('cacheLookup', { numberOfKeys: 2, lua: LOOKUP_SCRIPT });
-  // Hash tags keep a namespace's keys in one slot, so the script also runs on Redis Cluster.
+  // Hash tags keep a namespace's keys in one slot, so one MGET reads both on Redis Cluster.
   const generationKey = (ns: string) => `${options.keyPrefix}{cache:${ns}}:generation`;
   // Each value is a key of its own with its own expiry: a namespace written to all the time
   // still loses each value at its TTL. (Values kept in one hash per generation all lived
-  // as long as the hash's latest write kept extending it.)
-  const valuesPrefix = (ns: string) => `${options.keyPrefix}{cache:${ns}}:value:`;
+  // as long as the hash's latest write kept extending it.) A value starts with the
+  // generation it was computed under, and counts only while that is still the namespace's.
+  const valueKey = (ns: string, key: string) => `${options.keyPrefix}{cache:${ns}}:value:${key}`;
   const pendingInvalidations = new Set<string>();
   let failing = false;
 
@@ -78,14 +69,16 @@ export async function createRedisCache(
         return { value: undefined, generation: undefined };
       }
       try {
-        const [generation, value] = await redis.cacheLookup(
+        // One round trip, no script: the generation and the value, compared here.
+        const [current, stored] = await redis.mgetBuffer(
           generationKey(namespace),
-          valuesPrefix(namespace),
-          key,
+          valueKey(namespace, key),
         );
+        const generation = current?.toString('latin1') ?? '0';
         if (failing) void recover().catch(fail);
-        observer.lookup(value == null ? 'miss' : 'hit');
-        return { value: value ?? undefined, generation };
+        const value = stored == null ? undefined : valueUnder(generation, stored);
+        observer.lookup(value === undefined ? 'miss' : 'hit');
+        return { value, generation };
       } catch (error) {
         fail(error);
         observer.lookup('miss');
@@ -95,8 +88,8 @@ export async function createRedisCache(
     async set(namespace, generation, key, value) {
       try {
         await redis.set(
-          `${valuesPrefix(namespace)}${generation}:${key}`,
-          value,
+          valueKey(namespace, key),
+          Buffer.concat([Buffer.from(`${generation}\n`), Buffer.from(value)]),
           'EX',
           options.ttlSeconds,
         );

@@ -5,15 +5,16 @@
  * `generation` is undefined when the cache cannot be used right now.
  */
 export interface CacheLookup {
-  value: string | undefined;
+  /** Bytes, as Redis holds them: a hit can be sent without being decoded. */
+  value: Buffer | undefined;
   generation: string | undefined;
 }
 
-/** A namespaced string cache shared by all replicas (Redis) or local to one (memory). */
+/** A namespaced cache of bytes shared by all replicas (Redis) or local to one (memory). */
 export interface Cache {
   readonly kind: 'redis' | 'memory';
   get(namespace: string, key: string): Promise<CacheLookup>;
-  set(namespace: string, generation: string, key: string, value: string): Promise<void>;
+  set(namespace: string, generation: string, key: string, value: Buffer | string): Promise<void>;
   /** Makes every value in the namespace unreachable, for every replica. */
   invalidate(namespace: string): Promise<void>;
   close(): Promise<void>;

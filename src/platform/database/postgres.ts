@@ -59,10 +59,26 @@ export function createPostgresDatabase(options: PostgresOptions, log: Logger): D
   };
 }
 
+// Statement names by SQL text: the service sends a handful of distinct statements, all
+// written in the code, never built from input.
+const statementNames = new Map<string, string>();
+const statementName = (sql: string) => {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `shipshape_${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+};
+
 function asQueryable(target: pg.Pool | pg.PoolClient): Queryable {
   return {
+    // Named, so each connection has PostgreSQL parse and plan a statement once, not each
+    // time: the round trip then carries only the values (queries select their columns by
+    // name, so a migration that adds one leaves the prepared statements valid).
     async query<Row>(sql: string, params?: unknown[]) {
-      return (await target.query(sql, params)).rows as Row[];
+      const statement = { name: statementName(sql), text: sql, values: params };
+      return (await target.query(statement)).rows as Row[];
     },
     async exec(sql: string) {
       await target.query(sql);
