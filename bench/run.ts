@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: the built service in production mode on real PostgreSQL and Redis, next to
- * a bare node:http server (the most one Node process serves here), loaded from this process
- * with autocannon. Prints one table and writes it, with the machine, to docs/performance.md.
+ * `npm run bench`: the built service in production mode on real PostgreSQL and Redis, each
+ * endpoint next to its I/O floor (bench/floors/node-http.ts) and bare Fastify
+ * (bench/floors/fastify.ts), loaded from this process with autocannon; a CPU profile behind
+ * each missed target. Writes the report, with the machine, to docs/performance.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -611,26 +612,29 @@ ${abTable(report.rateLimit)}
 
 ## What limits the ratios
 
-The CPU column is the server's own CPU time (user and system, from \`/proc\`) per request
-answered, a steadier figure than req/s here. The rest is not re-measured by this benchmark:
-it comes from \`node --cpu-prof\` profiles and A/B runs of two builds side by side on this
-machine (2026-12-02 and 2026-12-04), read the same way.
+Read from the profiles above and from A/B runs of two builds side by side (2026-12-05); the
+machine is shared and noisy, so a floor can move by a third between runs, and the later of
+two fresh starts often runs slower: read the ratios within a run, and run it twice.
 
-- The load generator, PostgreSQL and Redis share the two cores with the service, so every
-  microsecond of CPU a request costs the service shows in the ratio. A minimal Fastify app
-  answering a fixed JSON spends about 5 µs more than the bare server.
-- What every request carries: the access log line, the per-route metrics, the security
-  headers and the drain check cost about 20 µs together; turning all four off raised cached
-  pages by a quarter. They are what operators rely on, so they stay.
-- A cached page adds a Redis round trip (ioredis, auto-pipelined, the lookup script called by
-  its SHA) and reading the stored page; \`/hello\`, \`PUT /hello\` and \`/counter\` add a
-  PostgreSQL round trip through \`pg\` (compare their CPU with \`/status\`'s). Naming the statements so
-  PostgreSQL prepares them once made no measurable difference, so they are not named.
-- Tracing on (the table above) costs a span per request, the async context that carries it
-  and the exporter's batches: about 60 to 95 µs of CPU per request when every request is
-  traced, and between nothing and 30 µs at 5 % across runs (unsampled requests still carry a
-  context). Off, A/B runs against the build before tracing showed no measurable difference
-  (CPU per request within run-to-run noise on \`/status\` and cached pages).
+- **The socket write.** \`writev\`, the kernel writing each answer to its socket (and, on
+  loopback, the receiving side's TCP work with it), is a quarter to a half of the service's
+  busy time in every profile. The floors pay it too; the service's answers are larger by the
+  headers every answer carries (about 1 KB of security headers, the request id).
+- **What every request carries.** Bare Fastify costs little over bare \`node:http\` (the two
+  baseline columns); the gap from bare Fastify to the service on \`/status\` is the
+  platform's work per request: the log line (a child logger with the request id, the line,
+  its write), the duration histogram, the security headers, the request id and the draining
+  check. Each costs a few µs and none dominates; they are what operators rely on, so they stay,
+  and they are why \`/status\`, \`GET /counter\` and \`PUT /hello\` miss their targets here.
+- **Work that went** (decision 33): the shared rate limit's Redis call per request (about
+  60 µs of CPU on a cached page; now counted in batches, compare the rate-limit table), the
+  cached page's Lua call and JSON-inside-JSON parse (the cached page went from 0.40 of its
+  floor to 0.70), statements parsed and planned on every call (naming them was worth about
+  15 % on \`GET /hello\`), a promise per platform hook, and per-request time formatting.
+- **POST /decrement** is a row lock and a commit on one hot row, coalesced (decision 4): its
+  ratio is to bare \`node:http\`, as no single round trip stands for it.
+- **Tracing** on at production's share costs a context per request and a span for the
+  sampled ones (the table above). Off, its SDK is not loaded.
 - Before the server was bundled (decision 27), start to ready was 1.4 s and RSS soon after
   start 126 MB: loading 1,200 files from \`node_modules\` took 650 ms of it.
 
