@@ -112,15 +112,20 @@ export function sharedRateLimitStore(redis: Redis, keyPrefix: string) {
     });
   };
 
+  /** Sends the client's count now and answers with what Redis says. */
+  const answerOnceSent = (key: string, count: Count, cb: Answer) => {
+    void send(key, count).then(() => {
+      if (failure === undefined) answer(count, cb);
+      else cb(failure);
+    });
+  };
+
   /** A client new to this window here: Redis counts this request and says where the client stands. */
   const first = (key: string, cb: Answer) => {
     const count: Count = { shared: 0, sending: 0, unsent: 1, resetsAt: Date.now() + windowMs };
     // Beyond the bound, the client is counted in Redis alone, a round trip per request.
     if (counts.size < MAX_LOCAL_CLIENTS) counts.set(key, count);
-    void send(key, count).then(() => {
-      if (failure === undefined) answer(count, cb);
-      else cb(failure);
-    });
+    answerOnceSent(key, count, cb);
   };
 
   class SharedStore {
@@ -138,20 +143,17 @@ export function sharedRateLimitStore(redis: Redis, keyPrefix: string) {
         first(key, cb);
         return;
       }
-      const estimate = count.shared + count.sending + count.unsent + 1;
       // Refused already, as Redis said: refused until the window ends, without asking again.
       if (count.shared > max) {
         answer(count, cb);
         return;
       }
       count.unsent += 1;
-      // Near the limit every request asks Redis, so the answer there is exact: what the
-      // other replicas have not sent yet (at most 1 % of the limit each) fits in the margin.
-      if (estimate > max - Math.ceil(max * EXACT_SHARE)) {
-        void send(key, count).then(() => {
-          if (failure === undefined) answer(count, cb);
-          else cb(failure);
-        });
+      // Near the limit every request asks Redis, so the answer there is Redis's own: what
+      // the other replicas counted since this one last heard (about a batch each) fits in
+      // the margin below it.
+      if (count.shared + count.sending + count.unsent > max - Math.ceil(max * EXACT_SHARE)) {
+        answerOnceSent(key, count, cb);
         return;
       }
       if (count.sending === 0 && count.unsent >= Math.max(1, Math.floor(max * UNSENT_SHARE)))
