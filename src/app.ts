@@ -13,7 +13,12 @@ import { eventStreamsPlugin } from './platform/event-streams.js';
 import { faultsPlugin } from './platform/faults.js';
 import { healthPlugin } from './platform/health.js';
 import { loadSheddingPlugin } from './platform/load-shedding.js';
-import { loggerOptions, requestIdFor, requestLoggingPlugin } from './platform/logging.js';
+import {
+  logDestination,
+  loggerOptions,
+  requestIdFor,
+  requestLoggingPlugin,
+} from './platform/logging.js';
 import { metricsPlugin } from './platform/metrics.js';
 import { securityPlugin } from './platform/security.js';
 import { startTracing } from './platform/tracing/index.js';
@@ -24,7 +29,7 @@ import { webUiPlugin } from './platform/web-ui.js';
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const tracing = await startTracing(config);
   const app = Fastify({
-    logger: loggerOptions(config, tracing),
+    logger: { ...loggerOptions(config, tracing), stream: logDestination() },
     // Fastify's own two lines per request give way to our one (requestLoggingPlugin).
     logController: new LogController({
       disableRequestLogging: true,

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './platform/database/index.js';
 import { migrate } from './platform/database/migrations.js';
-import { loggerOptions } from './platform/logging.js';
+import { logDestination, loggerOptions } from './platform/logging.js';
 
 // `npm run migrate`: apply pending migrations once (a pre-deploy job); exit 1 on any failure.
 let config: Config;
@@ -13,7 +13,7 @@ try {
   process.exit(1);
 }
 
-const log = pino(loggerOptions(config)).child({ task: 'migrate' });
+const log = pino(loggerOptions(config), logDestination()).child({ task: 'migrate' });
 try {
   const db = await openDatabase(config, log);
   try {

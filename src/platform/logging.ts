@@ -2,7 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { isStream } from './replies.js';
@@ -47,6 +47,16 @@ export function loggerOptions(config: Config, tracing?: Tracing): LoggerOptions 
       censor: '[redacted]',
     },
   };
+}
+
+/**
+ * Standard output, each line written before the logging call returns: a line the service
+ * has logged is the kernel's, so a crash or an OOM kill loses none. It costs a write(2) per
+ * line, and when whatever reads standard output stops, the service waits for it instead of
+ * queueing lines in memory without bound (decision 34).
+ */
+export function logDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 /**
