@@ -40,6 +40,24 @@ export const EnvSchema = Type.Object({
   }),
   DATABASE_POOL_MAX: Integer(1, 200, 10, 'PostgreSQL connections per replica'),
   DATABASE_TIMEOUT_MS: Integer(100, 120_000, 5000, 'connect and query timeout'),
+  MIGRATION_STATEMENT_TIMEOUT_MS: Integer(
+    1000,
+    86_400_000,
+    600_000,
+    "each migration statement's limit (an index build can take minutes), instead of DATABASE_TIMEOUT_MS",
+  ),
+  MIGRATION_LOCK_TIMEOUT_MS: Integer(
+    100,
+    60_000,
+    2000,
+    'how long a migration waits for a table lock; requests queued behind it wait no longer',
+  ),
+  MIGRATION_LOCK_ATTEMPTS: Integer(
+    1,
+    100,
+    10,
+    'attempts of a migration that could not get its locks in time, before it gives up',
+  ),
   REDIS_URL: Type.Optional(
     Type.String({
       pattern: '^rediss?://',

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './platform/database/index.js';
-import { migrate } from './platform/database/migrations.js';
+import { migrate, migrationSettings } from './platform/database/migrations.js';
 import { logDestination, loggerOptions } from './platform/logging.js';
 
 // `npm run migrate`: apply pending migrations once (a pre-deploy job); exit 1 on any failure.
@@ -17,7 +17,7 @@ const log = pino(loggerOptions(config), logDestination()).child({ task: 'migrate
 try {
   const db = await openDatabase(config, log);
   try {
-    const applied = await migrate(db, log);
+    const applied = await migrate(db, log, migrationSettings(config));
     log.info({ applied }, applied.length === 0 ? 'migrate: up to date' : 'migrate: done');
   } finally {
     await db.close();

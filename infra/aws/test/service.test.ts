@@ -356,6 +356,9 @@ describe.each(environments)('$name service', (config) => {
   it('keeps a migration task definition for long migrations run by hand first', () => {
     expect(environmentOf(migrate).DATABASE_URL).toEqual(environmentOf(app).DATABASE_URL);
     service.hasOutput('MigrateTaskDefinitionArn', Match.anyValue());
+    // Its statements may run longer than a serving task's start-up lets them.
+    expect(Number(environmentOf(migrate).MIGRATION_STATEMENT_TIMEOUT_MS)).toBe(30 * 60_000);
+    expect(environmentOf(app).MIGRATION_STATEMENT_TIMEOUT_MS).toBeUndefined();
   });
 
   it('runs in a cluster with Container Insights and audited, encrypted ECS Exec sessions', () => {

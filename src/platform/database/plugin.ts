@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Gauge } from 'prom-client';
 import type { Config } from '../../config.js';
 import { backoffDelay, sleep } from '../retry.js';
-import { migrate } from './migrations.js';
+import { migrate, migrationSettings } from './migrations.js';
 import { openDatabase } from './index.js';
 import type { Database } from './types.js';
 
@@ -63,7 +63,7 @@ export const databasePlugin = fp(
     const initialize = async () => {
       for (let attempt = 0; !stopping.signal.aborted; attempt++) {
         try {
-          await migrate(db, app.log);
+          await migrate(db, app.log, migrationSettings(config));
           for (const task of tasks) await task(db);
           ready = true;
           markReady();

@@ -29,12 +29,27 @@ export function createPostgresDatabase(options: PostgresOptions, log: Logger): D
   return {
     driver: 'postgres',
     ...asQueryable(pool),
-    async withSession(work) {
-      const client = await pool.connect();
+    async withSession(work, { statementTimeoutMs } = {}) {
+      if (statementTimeoutMs === undefined) {
+        const client = await pool.connect();
+        try {
+          return await work(asQueryable(client));
+        } finally {
+          client.release();
+        }
+      }
+      // Outside the pool, so the longer timeout never outlives this session.
+      const client = new pg.Client({
+        ...clientConfig,
+        statement_timeout: statementTimeoutMs,
+        query_timeout: statementTimeoutMs + 1000,
+      });
+      client.on('error', (error) => log.warn({ err: error }, 'database: session connection lost'));
+      await client.connect();
       try {
         return await work(asQueryable(client));
       } finally {
-        client.release();
+        await client.end().catch(() => undefined);
       }
     },
     async listen(channel, onNotification) {
@@ -71,7 +86,7 @@ const statementName = (sql: string) => {
   return name;
 };
 
-function asQueryable(target: pg.Pool | pg.PoolClient): Queryable {
+function asQueryable(target: pg.Pool | pg.PoolClient | pg.Client): Queryable {
   return {
     // Named, so each connection has PostgreSQL parse and plan a statement once, not each
     // time: the round trip then carries only the values (queries select their columns by

@@ -5,6 +5,14 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+export interface SessionOptions {
+  /**
+   * A connection of its own whose statements may each run this long, instead of a pooled
+   * one under DATABASE_TIMEOUT_MS (migrations: an index build can take minutes).
+   */
+  statementTimeoutMs?: number;
+}
+
 export interface PoolStats {
   total: number;
   idle: number;
@@ -18,7 +26,7 @@ export type NotificationHandler = (payload: string | undefined) => void;
 export interface Database extends Queryable {
   readonly driver: 'postgres' | 'pglite';
   /** Runs `work` on one connection held for its whole duration (session-level locks, transactions). */
-  withSession<T>(work: (session: Queryable) => Promise<T>): Promise<T>;
+  withSession<T>(work: (session: Queryable) => Promise<T>, options?: SessionOptions): Promise<T>;
   /** Subscribes to a NOTIFY channel, reconnecting by itself; resolves to an unsubscribe function. */
   listen(channel: string, onNotification: NotificationHandler): Promise<() => Promise<void>>;
   poolStats(): PoolStats;

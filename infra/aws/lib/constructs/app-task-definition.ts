@@ -95,6 +95,9 @@ export class AppTaskDefinition extends Construct {
         SHUTDOWN_DRAIN_MS: String(DRAIN.toMilliseconds()),
         SHUTDOWN_TIMEOUT_MS: String(IN_FLIGHT.toMilliseconds()),
         GIT_REVISION: props.imageTag,
+        // A long migration (an index built concurrently) gets 30 minutes a statement here,
+        // against the 10 a serving task's start-up allows (docs/operations.md, Migrations).
+        ...(serving ? {} : { MIGRATION_STATEMENT_TIMEOUT_MS: String(30 * 60_000) }),
       },
       secrets: {
         DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(props.database.secret, 'password'),
