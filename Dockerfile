@@ -1,6 +1,6 @@
 # shipshape's image, built from a clean checkout and nothing else: `docker build .`
 # Stages: deps (every dependency the build needs) → build (API and web UI) →
-# prod-deps (the API's production dependencies) → runtime (what runs, nothing more).
+# runtime-deps (the packages the bundle leaves out) → runtime (what runs, nothing more).
 
 # Node 24, the LTS line: the official node:24-bookworm-slim as published with Node
 # 24.18.0 (July 2026), pinned by digest so a rebuild starts from the same bytes.
@@ -24,19 +24,23 @@ RUN --mount=type=cache,target=/root/.npm \
 
 FROM deps AS build
 COPY tsconfig.json ./
-COPY scripts/build-server.ts scripts/
+COPY scripts/build-server.ts scripts/bundle-externals.json scripts/
 COPY src/ src/
 COPY web/ web/
 RUN npm run build
 
-FROM ${BASE_IMAGE} AS prod-deps
+FROM ${BASE_IMAGE} AS runtime-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Only the root package's production dependencies: without --workspaces=false, npm would
-# also install every workspace's, and the web UI's React and MUI are already compiled
-# into web/dist.
+# The root package's production dependencies, each the version package-lock.json names:
+# without --workspaces=false, npm would also install every workspace's (the web UI's React
+# and MUI are already compiled into web/dist).
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --workspaces=false --no-audit --no-fund
+# Of those, the bundle in dist/ holds all but the few it leaves external: only these and
+# their own dependencies go on, to /runtime.
+COPY scripts/runtime-packages.ts scripts/bundle-externals.json scripts/
+RUN node scripts/runtime-packages.ts /app /runtime
 
 FROM ${BASE_IMAGE} AS runtime
 # npm, npx, yarn and corepack fetch and run code as any user, and the app never calls
@@ -54,9 +58,12 @@ ENV NODE_ENV=production \
     DATA_DIR=/app/data
 # Owned by root: the app's user reads its code but cannot change it, even with a
 # writable root filesystem.
-COPY --from=prod-deps /app/node_modules/ node_modules/
+COPY --from=runtime-deps /runtime/node_modules/ node_modules/
 COPY package.json ./
 COPY migrations/ migrations/
+# The source maps too (dist/*.map): a few MB, read only when a process runs with
+# NODE_OPTIONS=--enable-source-maps, the way to get src/ lines in a stack trace
+# (docs/operations.md, Logs).
 COPY --from=build /app/dist/ dist/
 COPY --from=build /app/web/dist/ web/dist/
 

@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import externals from './bundle-externals.json' with { type: 'json' };
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outdir = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -30,18 +31,10 @@ await build({
   // +150 ms and +30 MB.
   minifyWhitespace: true,
   sourcemap: 'linked',
-  // Packages that read files from beside their own code (__dirname) stay in node_modules.
+  // Packages that read files from beside their own code (__dirname) stay in node_modules; the
+  // list, with each one's reason, is shared with the image's build (scripts/runtime-packages.ts).
   // (pino's transports and @fastify/swagger's package.json fallback do too; neither is used.)
-  external: [
-    // Its WebAssembly and data files.
-    '@electric-sql/pglite',
-    // The Swagger UI's page, scripts and styles.
-    '@fastify/swagger-ui',
-    // Its package.json, for the version it reports to Redis (CLIENT SETINFO).
-    'ioredis',
-    // pg's optional native binding, never installed here.
-    'pg-native',
-  ],
+  external: Object.keys(externals.external),
   // CommonJS dependencies call require(); an ES module has none of its own.
   banner: {
     js: "import { createRequire as shipshapeCreateRequire } from 'node:module'; const require = shipshapeCreateRequire(import.meta.url);",

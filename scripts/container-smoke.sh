@@ -7,6 +7,9 @@
 #     serves /status with the revision it was built from, the web UI and its assets;
 #   - it runs as uid 1000 (a numeric USER), can write only to /app/data and /tmp, and
 #     has no npm, npx, corepack or yarn;
+#   - its node_modules holds only the bundle's externals and their dependencies: the
+#     number of packages, their size and the app's layers stay within
+#     scripts/image-budget.json;
 #   - `podman stop` ends it with a drain and exit code 0, well before the kill.
 #
 #   scripts/container-smoke.sh            # as root; about 1.5 min cold, 1 min warm
@@ -212,6 +215,24 @@ base_size=$(podman image inspect --format '{{.Size}}' "$base")
 echo "user $user; size $((size / 1000000)) MB (base $((base_size / 1000000)) MB," \
   "the app's layers $(((size - base_size) / 1000000)) MB)"
 
+log "What the image carries, against scripts/image-budget.json"
+budget() { node -p "require('./scripts/image-budget.json').$1"; }
+image_root=$(podman image mount "$IMAGE")
+# A package is a folder with a package.json right inside node_modules (or a @scope in it),
+# nested ones included; package.json files deeper in a package are not counted.
+packages=$(find "$image_root/app/node_modules" -name package.json -printf '%P\n' |
+  grep -cE '^((@[^/]+/)?[^/@]+/node_modules/)*(@[^/]+/)?[^/@]+/package\.json$' || true)
+modules_mb=$(($(du -s --apparent-size --block-size=1 "$image_root/app/node_modules" | cut -f1) / 1000000))
+app_mb=$(((size - base_size) / 1000000))
+podman image unmount "$IMAGE" >/dev/null
+echo "node_modules: $packages packages, $modules_mb MB; the app's layers $app_mb MB; the image $((size / 1000000)) MB"
+((packages <= $(budget nodeModulesPackages))) ||
+  fail "$packages packages in node_modules, over the budget of $(budget nodeModulesPackages)"
+((modules_mb <= $(budget nodeModulesMB))) ||
+  fail "node_modules is $modules_mb MB, over the budget of $(budget nodeModulesMB) MB"
+((app_mb <= $(budget appLayersMB))) ||
+  fail "the app's layers are $app_mb MB, over the budget of $(budget appLayersMB) MB"
+
 # How the image is meant to run: read-only root, the data volume, /tmp as tmpfs.
 # (--read-only-tmpfs=false: podman would add writable /run and /var/tmp; Docker does not.)
 run_args=(--read-only --read-only-tmpfs=false --tmpfs /tmp --volume "$VOLUME:/app/data")
@@ -263,12 +284,26 @@ asset=${BASH_REMATCH[0]}
 asset_status=$(curl -sS --max-time 5 --output /dev/null --write-out '%{http_code}' "$url$asset")
 [[ $asset_status == 200 ]] || fail "$asset answered $asset_status"
 echo "/ is the web UI; $asset answers 200"
+# @fastify/swagger-ui serves these from its own folder, in node_modules.
+docs_status=$(curl -sS --max-time 5 --output /dev/null --write-out '%{http_code}' "$url/docs/static/swagger-ui.css")
+[[ $docs_status == 200 ]] || fail "/docs/static/swagger-ui.css answered $docs_status"
+echo "/docs/static/swagger-ui.css answers 200"
 
 log "Inside the container"
 in_container() { timeout 30 podman exec "$@"; }
 ids=$(in_container "$NAME" node -e 'console.log(process.getuid() + ":" + process.getgid())')
 [[ $ids == 1000:1000 ]] || fail "the process runs as $ids, not 1000:1000"
 echo "process uid:gid $ids"
+# Each package the bundle leaves external loads from /app, its dependencies with it (one
+# that no dependency names, such as pg's optional native binding, is never installed).
+externals=$(node -p 'const { dependencies } = require("./package.json");
+  Object.keys(require("./scripts/bundle-externals.json").external)
+    .filter((name) => name in dependencies).join(" ")')
+# shellcheck disable=SC2086 # one argument per package name
+in_container "$NAME" node --input-type=module \
+  -e 'for (const name of process.argv.slice(1)) await import(name)' $externals ||
+  fail "the externals do not all load: $externals"
+echo "loads from /app: $externals"
 # One line per folder: "ok" when a file could be written there, else the error code.
 writes=$(in_container "$NAME" node -e '
   const fs = require("node:fs");
