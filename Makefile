@@ -7,8 +7,8 @@ export GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SECRETS := POSTGRES_PASSWORD REDIS_PASSWORD GRAFANA_ADMIN_PASSWORD ADMIN_TOKEN
 
 .DEFAULT_GOAL := run
-.PHONY: help build run stop logs dev test lint smoke
-.PHONY: ci-lint ci-test ci-infra ci-k8s ci-diff smoke-remote
+.PHONY: help build run stop logs backup restore dev test lint smoke
+.PHONY: ci-lint ci-test ci-schema-compat ci-infra ci-k8s ci-diff smoke-remote
 
 help: ## list the verbs
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z.]+:.*## / { printf "  make %-7s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -27,6 +27,27 @@ stop: ## stop the stack (data volumes stay; `docker compose down -v` drops them)
 
 logs: ## follow the app replicas' logs
 	$(COMPOSE) logs --follow app
+
+# The stack's database, to and from files in backups/ here. pg_dump and pg_restore run in the
+# postgres container: its port is not published, and they must be the server's version.
+# They connect as shipshape over its socket, which the image trusts for local connections.
+PG_EXEC := $(COMPOSE) exec -T --user postgres postgres
+DB_URL := postgresql:///shipshape?user=shipshape
+
+backup: ## dump the stack's database to backups/<name>.dump (scripts/db-backup.sh)
+	PG_EXEC="$(PG_EXEC)" scripts/db-backup.sh "$(DB_URL)" backups
+
+# The replicas are stopped first, so none writes to the database being replaced or caches
+# from it. Redis is emptied: its cache generations know nothing of a restore, so pages cached
+# before it would still be served (and it holds nothing else but rate-limit windows). `up`
+# then runs migrate (a backup older than the code gets the newer migrations) and starts the
+# replicas. A failed restore changes nothing, and the replicas are started again.
+restore: ## restore FILE=backups/<name>.dump, the replicas stopped meanwhile (scripts/db-restore.sh)
+	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/<name>.dump" >&2; exit 2; }
+	$(COMPOSE) stop app
+	$(COMPOSE) exec -T redis redis-cli FLUSHALL
+	PG_EXEC="$(PG_EXEC)" scripts/db-restore.sh "$(DB_URL)" "$(FILE)" || { $(COMPOSE) up --detach --wait; exit 1; }
+	$(COMPOSE) up --detach --wait
 
 dev: .env ## the API and UI with hot reload in containers: http://localhost:5173
 	$(COMPOSE) --profile dev up --build --renew-anon-volumes dev
@@ -48,6 +69,9 @@ ci-lint: #ci ESLint, Prettier and the type checks (the lint job)
 
 ci-test: #ci build, then the api and web tests with coverage and a JUnit report
 	npm run test:ci
+
+ci-schema-compat: #ci the previous release's HTTP tests on this commit's migrations
+	scripts/schema-compat.sh
 
 ci-infra: #ci synthesize both AWS environments, then the CDK tests
 	npm run synth

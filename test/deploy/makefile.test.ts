@@ -18,7 +18,19 @@ describe('Makefile', () => {
     const { status, output } = make(['help']);
     expect(status).toBe(0);
     const verbs = [...output.matchAll(/^ {2}make (\w+) +\S/gm)].map((match) => match[1]);
-    expect(verbs).toEqual(['help', 'build', 'run', 'stop', 'logs', 'dev', 'test', 'lint', 'smoke']);
+    expect(verbs).toEqual([
+      'help',
+      'build',
+      'run',
+      'stop',
+      'logs',
+      'backup',
+      'restore',
+      'dev',
+      'test',
+      'lint',
+      'smoke',
+    ]);
   });
 
   it('runs the stack by default, and each verb is one npm or compose command', () => {
@@ -34,6 +46,29 @@ describe('Makefile', () => {
     expect(commands(['test'])).toEqual(['npm test']);
     expect(commands(['lint'])).toEqual(['npm run lint']);
     expect(commands(['smoke'])).toEqual(['scripts/container-smoke.sh']);
+  });
+
+  // The scripts test/deploy/backup-restore.test.ts runs on a real server, here given the
+  // postgres container's own pg_dump and pg_restore, and the stack's database.
+  it('backs up and restores with the scripts the backup test runs, the replicas stopped', () => {
+    const inPostgres = 'PG_EXEC="docker compose exec -T --user postgres postgres"';
+    const database = '"postgresql:///shipshape?user=shipshape"';
+    expect(make(['-n', 'backup']).output.trim().split('\n')).toEqual([
+      `${inPostgres} scripts/db-backup.sh ${database} backups`,
+    ]);
+    expect(make(['-n', 'restore', 'FILE=backups/x.dump']).output.trim().split('\n')).toEqual([
+      'test -f "backups/x.dump" || { echo "usage: make restore FILE=backups/<name>.dump" >&2; exit 2; }',
+      'docker compose stop app',
+      // Cached pages predate the restore; nothing else in the stack's Redis outlives one.
+      'docker compose exec -T redis redis-cli FLUSHALL',
+      `${inPostgres} scripts/db-restore.sh ${database} "backups/x.dump" || { docker compose up --detach --wait; exit 1; }`,
+      'docker compose up --detach --wait',
+    ]);
+    const missing = make(['restore']);
+    expect([missing.status, missing.output]).toEqual([
+      2,
+      expect.stringContaining('usage: make restore FILE=backups/<name>.dump'),
+    ]);
   });
 
   it('writes .env from .env.example with a new random value for every blank secret', () => {
