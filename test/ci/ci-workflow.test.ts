@@ -24,9 +24,29 @@ describe('ci.yml', () => {
   });
 
   it('has a job per concern, the long ones waiting for lint and types', () => {
-    expect(Object.keys(ci.jobs)).toEqual(['lint', 'test', 'infra', 'k8s', 'container', 'diff']);
-    for (const id of ['test', 'infra', 'k8s', 'container']) expect(job(ci, id).needs).toBe('lint');
+    expect(Object.keys(ci.jobs)).toEqual([
+      'lint',
+      'dependencies',
+      'test',
+      'schema-compat',
+      'infra',
+      'k8s',
+      'container',
+      'diff',
+    ]);
+    for (const id of ['test', 'schema-compat', 'infra', 'k8s', 'container'])
+      expect(job(ci, id).needs).toBe('lint');
     expect(runScripts(job(ci, 'lint'))).toMatch(/npm run lint\nnpm run typecheck/);
+  });
+
+  it("runs the previous release's HTTP tests on the new migrations, with the whole history", () => {
+    const compat = job(ci, 'schema-compat');
+    const test = job(ci, 'test');
+    expect(compat.services).toEqual(test.services);
+    expect(compat.env).toEqual(test.env);
+    const checkout = compat.steps?.find((step) => step.uses?.startsWith('actions/checkout@'));
+    expect(checkout?.with).toMatchObject({ 'fetch-depth': 0 });
+    expect(runScripts(compat).trim()).toBe('make ci-schema-compat');
   });
 
   it('tests against PostgreSQL and Redis service containers, as the suite expects them', () => {
@@ -159,6 +179,7 @@ describe('local parity: every command a workflow runs exists here', () => {
     for (const [verb, commands] of [
       ['ci-lint', ['npm run lint', 'npm run typecheck']],
       ['ci-test', ['npm run test:ci']],
+      ['ci-schema-compat', ['scripts/schema-compat.sh']],
       ['ci-infra', ['npm run synth', 'npm run test:infra']],
       ['ci-k8s', ['npm run test:k8s']],
       ['ci-diff', ['npm run diff:staging']],

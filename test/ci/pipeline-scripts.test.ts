@@ -1,36 +1,13 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCommand } from './workflow-files.js';
+import { ROOT, fakeTools, runCommand } from './workflow-files.js';
 
 const URI = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shipshape';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OTHER_DIGEST = `sha256:${'b'.repeat(64)}`;
-
-/**
- * A folder with stand-ins for the CLIs the scripts call (aws, gh): each writes its
- * arguments to `<name>.args`, copies a --body-file to `<name>.body`, prints FAKE_OUTPUT and
- * exits with FAKE_EXIT. Put first on PATH, the real tools are never reached.
- */
-function fakeTools(names: string[]): { dir: string; path: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'shipshape-fake-tools-'));
-  for (const name of names) {
-    const file = join(dir, name);
-    writeFileSync(
-      file,
-      `#!/usr/bin/env bash
-printf '%s\\n' "$@" > "${dir}/${name}.args"
-while (($#)); do [[ $1 == --body-file ]] && cp "$2" "${dir}/${name}.body"; shift; done
-[[ -z \${FAKE_OUTPUT:-} ]] || printf '%s\\n' "$FAKE_OUTPUT"
-exit "\${FAKE_EXIT:-0}"
-`,
-    );
-    chmodSync(file, 0o755);
-  }
-  return { dir, path: `${dir}:${process.env.PATH ?? ''}` };
-}
 
 describe('the pipeline scripts, with stand-ins for aws and gh', () => {
   let tools: { dir: string; path: string };

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
@@ -112,4 +114,28 @@ export async function runCommand(
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   return { code, stdout, stderr };
+}
+
+/**
+ * A folder with stand-ins for the CLIs the scripts call (aws, gh, cosign, docker): each
+ * writes its arguments to `<name>.args`, copies a --body-file to `<name>.body`, prints
+ * FAKE_OUTPUT and exits with FAKE_EXIT_<name>, else FAKE_EXIT. Put first on PATH, the real
+ * tools are never reached.
+ */
+export function fakeTools(names: string[]): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-fake-tools-'));
+  for (const name of names) {
+    const file = join(dir, name);
+    writeFileSync(
+      file,
+      `#!/usr/bin/env bash
+printf '%s\\n' "$@" > "${dir}/${name}.args"
+while (($#)); do [[ $1 == --body-file ]] && cp "$2" "${dir}/${name}.body"; shift; done
+[[ -z \${FAKE_OUTPUT:-} ]] || printf '%s\\n' "$FAKE_OUTPUT"
+exit "\${FAKE_EXIT_${name}:-\${FAKE_EXIT:-0}}"
+`,
+    );
+    chmodSync(file, 0o755);
+  }
+  return { dir, path: `${dir}:${process.env.PATH ?? ''}` };
 }

@@ -27,7 +27,7 @@ const WEBHOOK_VARIABLES = ['ALERT_PAGE_WEBHOOK_URL', 'ALERT_TICKET_WEBHOOK_URL']
 
 describe('the alertmanager service in compose.yaml', () => {
   it('runs a pinned Alertmanager release, on loopback only, restarted like the others', () => {
-    expect(alertmanager.image).toMatch(/^prom\/alertmanager:v0\.\d+\.\d+$/);
+    expect(alertmanager.image).toMatch(/^prom\/alertmanager:v0\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
     expect(alertmanager.ports).toEqual(['127.0.0.1:9093:9093']);
     expect(alertmanager.restart).toBe(compose.services.prometheus?.restart);
     expect(alertmanager.healthcheck?.test).toEqual([

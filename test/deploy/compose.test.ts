@@ -184,6 +184,16 @@ describe('compose.yaml', () => {
     expect(composeText).not.toMatch(/:latest\b/);
   });
 
+  // A tag can be moved to other bytes; a digest cannot. Each is the multi-platform index
+  // published for that tag (docker-library/repo-info for the official images, agreeing public
+  // pins for the others).
+  it('pins every third-party image by digest', () => {
+    const thirdParty = services.filter(([, definition]) => definition.build === undefined);
+    expect(thirdParty.length).toBeGreaterThanOrEqual(9);
+    for (const [name, definition] of thirdParty)
+      expect(definition.image, name).toMatch(/:[\w.-]+@sha256:[0-9a-f]{64}$/);
+  });
+
   it('holds no secret: each comes from .env, which must set it', () => {
     const secretish = /PASSWORD|TOKEN|SECRET|_AUTH$/;
     for (const [name, definition] of services) {

@@ -112,8 +112,8 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     }
   });
 
-  it('runs the image of one git SHA, the same for the service and the migration, never latest', () => {
-    expect(app.image).toMatch(/^ghcr\.io\/[\w-]+\/shipshape:[0-9a-f]{40}$/);
+  it('runs the image of one git SHA by digest, the same for the service and the migration', () => {
+    expect(app.image).toMatch(/^ghcr\.io\/[\w-]+\/shipshape:[0-9a-f]{40}@sha256:[0-9a-f]{64}$/);
     expect(job.spec.template.spec.containers[0].image).toBe(app.image);
     expect(JSON.stringify(objects)).not.toMatch(/:latest\b/);
   });

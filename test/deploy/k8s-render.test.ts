@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { validateAgainstSchema } from '../helpers/kube-schema.js';
 import {
   K8S_DIR,
@@ -51,6 +52,56 @@ describe.runIf(kustomizeAvailable)('every overlay', () => {
     const [container] = broken.spec.template.spec.containers;
     if (container?.ports[0]) container.ports[0].containerPort = 'three thousand';
     expect(() => validateAgainstSchema(broken)).toThrow(/containerPort must be integer/);
+  });
+});
+
+/** Every container image of every pod template in the rendered objects. */
+function imagesOf(objects: KubeObject[]): string[] {
+  return objects.flatMap((object) => {
+    const spec = object.spec as
+      | { template?: { spec?: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } } }
+      | undefined;
+    const pod = spec?.template?.spec ?? spec?.jobTemplate?.spec.template.spec;
+    return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map(({ image }) => image);
+  });
+}
+interface PodSpec {
+  containers: { image: string }[];
+  initContainers?: { image: string }[];
+}
+const byDigest = /^[\w./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$/;
+
+describe('the image every overlay runs', () => {
+  const all = readdirSync(join(K8S_DIR, 'overlays'));
+
+  it('is pinned by digest in each kustomization, whatever tag it also names', () => {
+    expect(all.sort()).toEqual([...overlays].sort());
+    for (const name of all) {
+      const kustomization = parse(
+        readFileSync(join(K8S_DIR, 'overlays', name, 'kustomization.yaml'), 'utf8'),
+      ) as { images?: { name: string; digest?: string }[] };
+      expect(
+        kustomization.images?.map((image) => image.name),
+        name,
+      ).toEqual(['shipshape']);
+      for (const image of kustomization.images ?? []) {
+        expect(image.digest, name).toMatch(/^sha256:[0-9a-f]{64}$/);
+      }
+    }
+  });
+
+  it.runIf(kustomizeAvailable).each(all)('%s renders every container by digest', (name) => {
+    const images = imagesOf(kustomize(join(K8S_DIR, 'overlays', name)));
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    for (const image of images) expect(image).toMatch(byDigest);
+  });
+
+  it('tells a digest from a tag (the check is live)', () => {
+    expect('ghcr.io/shipshape-dev/shipshape:7b1a12890bc9bfa87cef5859175129573abf0d71').not.toMatch(
+      byDigest,
+    );
+    expect(`ghcr.io/shipshape-dev/shipshape@sha256:${'0'.repeat(63)}`).not.toMatch(byDigest);
+    expect(`ghcr.io/shipshape-dev/shipshape:1@sha256:${'0'.repeat(64)}`).toMatch(byDigest);
   });
 });
 
