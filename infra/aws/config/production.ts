@@ -28,6 +28,14 @@ export const production: EnvironmentConfig = {
     allocatedStorageGiB: 50,
     maxAllocatedStorageGiB: 500,
     maxConnections: 800,
+    backupPlan: {
+      retention: Duration.days(35),
+      copy: {
+        region: 'eu-central-1',
+        vaultName: 'shipshape-production-copies',
+        retention: Duration.days(35),
+      },
+    },
   },
   cache: { nodeType: 'cache.t4g.small', nodes: 2 },
   service: {
@@ -36,7 +44,7 @@ export const production: EnvironmentConfig = {
     minTasks: 3,
     maxTasks: 12,
     deployment: { strategy: 'blue-green', bakeTime: Duration.minutes(10) },
-    // 12 tasks × 20 = 240 connections, well under the instance's max_connections.
+    // Every pool, doubled during a deploy, must fit max_connections: config/validate.ts sums it.
     databasePoolMax: 20,
     requestsPerMinutePerClient: 600,
     requestsPerTaskPerMinute: 3000,

@@ -32,7 +32,9 @@ export const staging: EnvironmentConfig = {
     minTasks: 2,
     maxTasks: 4,
     deployment: { strategy: 'rolling' },
-    databasePoolMax: 10,
+    // Small, so every pool, doubled during a deploy, fits what a t4g.micro's memory allows
+    // (config/validate.ts sums it); staging's traffic never fills it.
+    databasePoolMax: 6,
     requestsPerMinutePerClient: 600,
     requestsPerTaskPerMinute: 3000,
     logRetention: RetentionDays.ONE_MONTH,

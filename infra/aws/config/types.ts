@@ -41,8 +41,16 @@ export interface EnvironmentConfig {
     readonly backupRetention: Duration;
     readonly allocatedStorageGiB: number;
     readonly maxAllocatedStorageGiB: number;
-    /** PostgreSQL's max_connections on this instance class, for the connections alarm. */
+    /**
+     * PostgreSQL's max_connections, set in the parameter group (a static parameter: it takes
+     * effect at the next reboot). At most the instance class's memory-derived default; the
+     * connection budget and the connections alarm are computed from it.
+     */
     readonly maxConnections: number;
+    /** A daily AWS Backup snapshot with a copy in a second region; production must have one. */
+    readonly backupPlan?: BackupPlanConfig;
+    /** Brings up an instance restored from a backup, beside or instead of the current one. */
+    readonly restore?: RestoreConfig;
   };
   readonly cache: {
     readonly nodeType: string;
@@ -65,6 +73,38 @@ export interface EnvironmentConfig {
     readonly requestsPerTaskPerMinute: number;
     readonly logRetention: RetentionDays;
   };
+}
+
+/** AWS Backup for the database: what it keeps here and what it copies to another region. */
+export interface BackupPlanConfig {
+  /** How long each daily recovery point stays in this region's vault. */
+  readonly retention: Duration;
+  readonly copy: {
+    /** Another region, so losing this one loses no backup. */
+    readonly region: string;
+    /** The vault the copy stack makes there; restores in that region start from it. */
+    readonly vaultName: string;
+    readonly retention: Duration;
+  };
+}
+
+/**
+ * Where a restored instance comes from (exactly one of a snapshot, or an instance at a point in
+ * time) and how far the cutover to it has gone (docs/operations.md: restore and cut over).
+ */
+export interface RestoreConfig {
+  /** A DB snapshot's identifier, or its ARN when it is shared from another account. */
+  readonly fromSnapshot?: string;
+  /** The instance whose automated backups and logs are replayed (point-in-time recovery). */
+  readonly fromInstance?: string;
+  /** With `fromInstance`: the UTC time to restore to, like 2026-01-31T23:45:00Z. */
+  readonly restoreTime?: string;
+  /** With `fromInstance`: the latest time it can be restored to (about five minutes ago). */
+  readonly latestRestorableTime?: boolean;
+  /** The instance the service connects to: the original until the restored one is verified. */
+  readonly serve: 'original' | 'restored';
+  /** Removes the original instance (a final snapshot is kept); only once the restored one serves. */
+  readonly retireOriginal: boolean;
 }
 
 /** The GitHub repository whose workflows may deploy, through OIDC. */

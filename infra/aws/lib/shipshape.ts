@@ -2,6 +2,7 @@ import { Tags, type App } from 'aws-cdk-lib';
 import type { EnvironmentConfig, PipelineConfig } from '../config/types';
 import { validateConfig } from '../config/validate';
 import { APP_PORT } from './constructs/app-task-definition';
+import { BackupCopyStack } from './stacks/backup-copy-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { ServiceStack } from './stacks/service-stack';
@@ -20,6 +21,8 @@ export interface EnvironmentStacks {
   readonly network: NetworkStack;
   readonly data: DataStack;
   readonly service: ServiceStack;
+  /** The vault in a second region that the database's backups are copied to, if any. */
+  readonly backupCopy: BackupCopyStack | undefined;
 }
 
 /** The whole deployment: one shared stack, then network, data and service per environment. */
@@ -30,7 +33,15 @@ export function createShipshape(app: App, props: ShipshapeProps) {
     env: { account: props.account, region: props.pipeline.region },
     description: 'shipshape: the image repository and GitHub deploy access, for every environment',
     pipeline: props.pipeline,
-    deployRegions: [...new Set(props.environments.map((config) => config.region))],
+    // The pipeline deploys each environment's region and the region its backups are copied to.
+    deployRegions: [
+      ...new Set(
+        props.environments.flatMap((config) => [
+          config.region,
+          ...(config.database.backupPlan ? [config.database.backupPlan.copy.region] : []),
+        ]),
+      ),
+    ],
   });
   const environments = new Map<string, EnvironmentStacks>();
   for (const config of props.environments) {
@@ -49,6 +60,17 @@ export function createShipshape(app: App, props: ShipshapeProps) {
       vpc: network.vpc,
       traffic: network.traffic,
     });
+    const copy = config.database.backupPlan?.copy;
+    const backupCopy =
+      copy === undefined
+        ? undefined
+        : new BackupCopyStack(app, `${prefix}-backup-copy`, {
+            env: { account: props.account, region: copy.region },
+            description: `shipshape ${config.name}: the vault in ${copy.region} that database backups are copied to`,
+            copy,
+          });
+    if (backupCopy !== undefined)
+      data.addStackDependency(backupCopy, 'the backup plan copies into its vault');
     const service = new ServiceStack(app, `${prefix}-service`, {
       env,
       description: `shipshape ${config.name}: load balancer, firewall, Fargate service, alarms`,
@@ -59,8 +81,9 @@ export function createShipshape(app: App, props: ShipshapeProps) {
       repository: shared.registry.repository,
       imageTag: props.imageTag,
     });
-    for (const stack of [network, data, service]) Tags.of(stack).add('environment', config.name);
-    environments.set(config.name, { network, data, service });
+    for (const stack of [network, data, service, backupCopy])
+      if (stack !== undefined) Tags.of(stack).add('environment', config.name);
+    environments.set(config.name, { network, data, service, backupCopy });
   }
   return { shared, environments };
 }

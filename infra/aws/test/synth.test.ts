@@ -46,6 +46,8 @@ describe('npm run synth', () => {
         ...['staging', 'production'].flatMap((name) =>
           ['network', 'data', 'service'].map((kind) => `shipshape-${name}-${kind}`),
         ),
+        // Production's backups are copied to a vault in a second region.
+        'shipshape-production-backup-copy',
       ].sort(),
     );
     for (const stack of stacks) expect(existsSync(join(out, `${stack}.template.json`))).toBe(true);

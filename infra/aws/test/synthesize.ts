@@ -25,13 +25,15 @@ export function buildApp(environments: readonly EnvironmentConfig[] = [staging, 
   return { app, ...built };
 }
 
-/** Every stack and its template, keyed `shared` and `<environment>-<network|data|service>`. */
+/** Every stack and its template, keyed `shared` and `<environment>-<network|data|service|backup-copy>`. */
 export function synthesize(environments: readonly EnvironmentConfig[] = [staging, production]) {
   const { shared, environments: built } = buildApp(environments);
   const stacks = new Map<string, Stack>([['shared', shared]]);
-  for (const [name, { network, data, service }] of built)
+  for (const [name, { network, data, service, backupCopy }] of built) {
     for (const [kind, stack] of Object.entries({ network, data, service }))
       stacks.set(`${name}-${kind}`, stack);
+    if (backupCopy !== undefined) stacks.set(`${name}-backup-copy`, backupCopy);
+  }
   const templates = new Map<string, Template>();
   const stack = (key: string): Stack => {
     const found = stacks.get(key);

@@ -10,8 +10,8 @@ import { runbookLink } from './runbook';
 export interface CauseAlarmsProps {
   readonly targetGroups: readonly elbv2.ApplicationTargetGroup[];
   readonly service: ecs.FargateService;
-  readonly database: rds.DatabaseInstance;
-  /** PostgreSQL's max_connections on the instance class. */
+  readonly database: rds.IDatabaseInstance;
+  /** PostgreSQL's max_connections, as the parameter group sets it from config. */
   readonly databaseMaxConnections: number;
   readonly cacheNodeIds: readonly string[];
   readonly topics: AlarmTopics;

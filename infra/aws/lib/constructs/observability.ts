@@ -25,8 +25,8 @@ export interface ObservabilityProps {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroups: readonly elbv2.ApplicationTargetGroup[];
   readonly service: ecs.FargateService;
-  readonly database: rds.DatabaseInstance;
-  /** PostgreSQL's max_connections on the instance class. */
+  readonly database: rds.IDatabaseInstance;
+  /** PostgreSQL's max_connections, as the parameter group sets it from config. */
   readonly databaseMaxConnections: number;
   readonly cacheNodeIds: readonly string[];
 }
