@@ -123,7 +123,7 @@ describe('deploy.yml', () => {
       );
       expect(packageScripts[`deploy:${stage}`]).toMatch(
         new RegExp(
-          `^cd infra/aws && cdk deploy --require-approval never .*-c imageTag=\\$\\{IMAGE_TAG:\\?.*\\} 'shipshape-${stage}-\\*'$`,
+          `^cd infra/aws && cdk deploy --require-approval never .*-c imageTag=\\$\\{IMAGE_TAG:\\?.*\\} -c imageDigest=\\$\\{IMAGE_DIGEST:\\?.*\\} 'shipshape-${stage}-\\*'$`,
         ),
       );
     }
@@ -137,6 +137,12 @@ describe('deploy.yml', () => {
     expect(production.env?.SHA).toBe('${{ needs.staging.outputs.sha }}');
     expect(stepWithId(production.steps, 'deploy').env).toEqual({
       IMAGE_TAG: '${{ needs.staging.outputs.sha }}',
+      IMAGE_DIGEST: '${{ needs.staging.outputs.digest }}',
+    });
+    // Staging deploys the digest it checked in ECR and verified.
+    expect(stepWithId(staging.steps, 'deploy').env).toEqual({
+      IMAGE_TAG: '${{ inputs.sha }}',
+      IMAGE_DIGEST: '${{ steps.image.outputs.digest }}',
     });
     const check = (production.steps ?? []).find((step) =>
       step.run?.startsWith('scripts/ecr-image-digest.sh'),

@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { pipeline } from '../config/pipeline';
 import { production } from '../config/production';
 import { staging } from '../config/staging';
-import { imageTagFromContext } from '../lib/image-tag';
+import { imageDigestFromContext, imageTagFromContext } from '../lib/image-tag';
 import { createShipshape } from '../lib/shipshape';
 
 const app = new App();
@@ -11,6 +11,7 @@ createShipshape(app, {
   pipeline,
   environments: [staging, production],
   imageTag: imageTagFromContext(app.node.tryGetContext('imageTag')),
+  imageDigest: imageDigestFromContext(app.node.tryGetContext('imageDigest')),
   account: process.env.CDK_DEFAULT_ACCOUNT,
 });
 // Synth fails on any unsuppressed AwsSolutions finding, as the tests do.

@@ -10,3 +10,18 @@ export function imageTagFromContext(value: unknown): string {
     );
   return value;
 }
+
+/**
+ * The image's digest, as the release built and signed it (the deploy workflow verifies the
+ * signature first): the tasks run exactly these bytes, whatever a tag says. Optional for
+ * `cdk synth` and the tests; the deploy scripts require it.
+ */
+export function imageDigestFromContext(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(value))
+    throw new Error(
+      `imageDigest must be the image's digest, sha256:<64 hex digits> ` +
+        `(cdk deploy -c imageDigest=sha256:…); got ${JSON.stringify(value)}`,
+    );
+  return value;
+}

@@ -13,6 +13,8 @@ export interface ShipshapeProps {
   readonly environments: readonly EnvironmentConfig[];
   /** The git SHA the image was built from. */
   readonly imageTag: string;
+  /** The image's digest: when set, the tasks run it rather than whatever the tag names. */
+  readonly imageDigest?: string | undefined;
   /** Unset synthesizes account-agnostic templates; `cdk deploy` fills in the caller's. */
   readonly account?: string | undefined;
 }
@@ -80,6 +82,7 @@ export function createShipshape(app: App, props: ShipshapeProps) {
       data,
       repository: shared.registry.repository,
       imageTag: props.imageTag,
+      imageDigest: props.imageDigest,
     });
     for (const stack of [network, data, service, backupCopy])
       if (stack !== undefined) Tags.of(stack).add('environment', config.name);

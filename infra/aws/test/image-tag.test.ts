@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageTagFromContext } from '../lib/image-tag';
+import { imageDigestFromContext, imageTagFromContext } from '../lib/image-tag';
 
 describe('the image tag', () => {
   it('is a full git SHA', () => {
@@ -20,4 +20,21 @@ describe('the image tag', () => {
       /imageTag must be the full 40-character git SHA.*-c imageTag=/,
     );
   });
+});
+
+describe('the image digest', () => {
+  it('is a sha256 digest, or unset for synth and the tests', () => {
+    const digest = `sha256:${'f00d'.repeat(16)}`;
+    expect(imageDigestFromContext(digest)).toBe(digest);
+    expect(imageDigestFromContext(undefined)).toBeUndefined();
+  });
+
+  it.each(['', 'latest', `sha256:${'f00d'.repeat(15)}`, `sha512:${'f00d'.repeat(16)}`, 42])(
+    'rejects %j with how to pass one',
+    (value) => {
+      expect(() => imageDigestFromContext(value)).toThrow(
+        /imageDigest must be the image's digest.*-c imageDigest=/,
+      );
+    },
+  );
 });

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { COLLECTOR_IMAGE } from '../lib/constructs/trace-collector';
-import { IMAGE_TAG, environments, resourcesOf, synthesize } from './synthesize';
+import { IMAGE_DIGEST, IMAGE_TAG, environments, resourcesOf, synthesize } from './synthesize';
 
 const { stack, template } = synthesize();
 const shared = template('shared');
@@ -46,10 +46,10 @@ describe.each(environments)('$name service', (config) => {
   const environmentOf = (container: ContainerDefinition) =>
     Object.fromEntries(container.Environment.map(({ Name, Value }) => [Name, Value]));
 
-  it('runs the image of the given git SHA, never latest', () => {
+  it('runs the image by the digest the deploy verified, and reports its git SHA', () => {
     for (const container of [app, migrate]) {
       const image = JSON.stringify(container.Image);
-      expect(image).toContain(`:${IMAGE_TAG}"`);
+      expect(image).toContain(`@${IMAGE_DIGEST}"`);
       expect(image).not.toMatch(/:latest/);
     }
     expect(environmentOf(app).GIT_REVISION).toBe(IMAGE_TAG);
@@ -58,7 +58,7 @@ describe.each(environments)('$name service', (config) => {
   it('pulls its image from the one ECR repository of the shared stack, and has no repository of its own', () => {
     expect(repositories).toHaveLength(1);
     const [repository] = repositories;
-    // <account>.dkr.ecr.<region>.<suffix>/<repository name>:<tag>, every part imported from shared.
+    // <account>.dkr.ecr.<region>.<suffix>/<repository name>@<digest>, every part imported from shared.
     service.allResourcesProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: Match.arrayWith([
         Match.objectLike({
@@ -68,7 +68,7 @@ describe.each(environments)('$name service', (config) => {
               Match.arrayWith([
                 '/',
                 { 'Fn::ImportValue': Match.stringLikeRegexp(`^${escapeRegExp(sharedStackName)}:`) },
-                `:${IMAGE_TAG}`,
+                `@${IMAGE_DIGEST}`,
               ]),
             ],
           },

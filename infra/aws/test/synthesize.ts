@@ -9,6 +9,7 @@ import type { EnvironmentConfig } from '../config/types';
 import { createShipshape } from '../lib/shipshape';
 
 export const IMAGE_TAG = '0123456789abcdef0123456789abcdef01234567';
+export const IMAGE_DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
 /** The feature flags `cdk synth` runs with, so tests see the same templates. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -18,10 +19,15 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
-/** Builds the whole app as bin/app.ts does, with a fixed image tag. */
+/** Builds the whole app as bin/app.ts does, with a fixed image tag and digest. */
 export function buildApp(environments: readonly EnvironmentConfig[] = [staging, production]) {
   const app = new App({ context: cdkJsonContext() });
-  const built = createShipshape(app, { pipeline, environments, imageTag: IMAGE_TAG });
+  const built = createShipshape(app, {
+    pipeline,
+    environments,
+    imageTag: IMAGE_TAG,
+    imageDigest: IMAGE_DIGEST,
+  });
   return { app, ...built };
 }
 

@@ -12,7 +12,7 @@ import { AppTaskDefinition, APP_PORT, type AppTaskDefinitionProps } from './app-
 
 export interface AppServiceProps extends Pick<
   AppTaskDefinitionProps,
-  'repository' | 'imageTag' | 'settings' | 'trustedProxies' | 'database' | 'cache'
+  'repository' | 'imageTag' | 'imageDigest' | 'settings' | 'trustedProxies' | 'database' | 'cache'
 > {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
@@ -61,6 +61,7 @@ export class AppService extends Construct {
     const taskSettings = {
       repository: props.repository,
       imageTag: props.imageTag,
+      imageDigest: props.imageDigest,
       settings,
       trustedProxies: props.trustedProxies,
       database: props.database,

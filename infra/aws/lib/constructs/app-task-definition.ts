@@ -14,7 +14,10 @@ export interface AppTaskDefinitionProps {
   /** `serve` runs the service; `migrate` applies pending migrations and exits. */
   readonly role: 'serve' | 'migrate';
   readonly repository: ecr.IRepository;
+  /** The git SHA the image was built from: /status reports it. */
   readonly imageTag: string;
+  /** The bytes to run, verified before the deploy; the tag when unset (synth, tests). */
+  readonly imageDigest?: string | undefined;
   readonly settings: EnvironmentConfig['service'];
   /** The load balancer's addresses (CIDRs): the only X-Forwarded-For the app believes. */
   readonly trustedProxies: readonly string[];
@@ -72,7 +75,10 @@ export class AppTaskDefinition extends Construct {
     const linux = new ecs.LinuxParameters(this, 'Linux');
     linux.dropCapabilities(ecs.Capability.ALL);
     this.container = this.definition.addContainer('app', {
-      image: ecs.ContainerImage.fromEcrRepository(props.repository, props.imageTag),
+      image: ecs.ContainerImage.fromEcrRepository(
+        props.repository,
+        props.imageDigest ?? props.imageTag,
+      ),
       command: serving ? undefined : ['node', 'dist/migrate.js'],
       essential: true,
       user: '1000:1000',

@@ -17,6 +17,7 @@ export interface ServiceStackProps extends StackProps {
   readonly data: DataStack;
   readonly repository: ecr.IRepository;
   readonly imageTag: string;
+  readonly imageDigest?: string | undefined;
 }
 
 /** The stateless part: load balancer and firewall, the Fargate service, alarms, probe, dashboard. */
@@ -44,6 +45,7 @@ export class ServiceStack extends Stack {
       listener: this.entrance.httpsListener,
       repository: props.repository,
       imageTag: props.imageTag,
+      imageDigest: props.imageDigest,
       settings: config.service,
       trustedProxies: this.entrance.nodeCidrs,
       database: {
