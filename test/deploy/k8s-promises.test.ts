@@ -152,6 +152,14 @@ describe.runIf(kustomizeAvailable).each(environments)('$name overlay', (environm
     expect(wave(deployment)).toBeGreaterThan(wave(job));
   });
 
+  it('gives a migration statement its own timeout, which PostgreSQL enforces before the Job dies', () => {
+    const env = job.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const timeoutMs = Number(env.find((e) => e.name === 'MIGRATION_STATEMENT_TIMEOUT_MS')?.value);
+    // Longer than a pod's start-up allows (the default, 10 minutes), shorter than the deadline.
+    expect(timeoutMs).toBeGreaterThan(600_000);
+    expect(timeoutMs).toBeLessThan(Number(job.spec.activeDeadlineSeconds) * 1000);
+  });
+
   it("routes the Service to the service's pods only, not the migration's", () => {
     const selector = one('Service').spec.selector as Record<string, string>;
     expect(matches(selector, pod.metadata.labels)).toBe(true);
