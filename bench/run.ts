@@ -18,7 +18,7 @@ import { writeMarkdownReport } from './report.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = 3;
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const SEED_ROWS = 10_000;
 const SCALE_ROWS = Number(process.env.BENCH_SCALE_ROWS ?? 1_000_000);
 // V8 hands memory back after some 20 s without work (its memory reducer): idle is measured
@@ -701,7 +701,7 @@ npm run bench                          # PostgreSQL and Redis on 127.0.0.1, as f
 BENCH_SECONDS=30 BENCH_CONNECTIONS=100 npm run bench
 \`\`\`
 
-\`BENCH_IDLE_SECONDS\` sets the idle window (30 s). \`BENCH_POSTGRES_URL\` and
+\`BENCH_IDLE_SECONDS\` sets the idle window (30 s), \`BENCH_WARMUP_SECONDS\` the warm-up before each row (3 s). \`BENCH_POSTGRES_URL\` and
 \`BENCH_REDIS_URL\` point it elsewhere; it creates and drops its own
 database and key prefix. The machine is shared and noisy: read the ratios, and run it twice.
 `;
