@@ -26,6 +26,7 @@ export interface MigrationSettings {
   lockTimeoutMs: number;
   /** Attempts of a migration whose locks were not free in time, before it gives up. */
   lockAttempts: number;
+  /** Where the files are: `migrations/` unless a test gives another folder. */
   dir?: URL;
 }
 
