@@ -122,6 +122,18 @@ export const EnvSchema = Type.Object({
     75_000,
     "how long an idle keep-alive connection is kept; longer than any proxy's idle timeout in front",
   ),
+  HTTP_SOCKET_TIMEOUT_MS: Integer(
+    100,
+    600_000,
+    30_000,
+    'how long a connection with a request in progress may go without a byte moving either way (a client that stops reading its answer); event streams are exempt',
+  ),
+  HTTP_MAX_IN_FLIGHT: Integer(
+    1,
+    100_000,
+    128,
+    'requests to the data routes a replica works on or holds an unsent answer for at once; more get 503 (event streams count until they open)',
+  ),
   HTTP_MAX_CONNECTIONS: Integer(
     2,
     1_000_000,
@@ -270,6 +282,10 @@ export function loadConfig(
     );
   if (value.HTTP_HEADERS_TIMEOUT_MS > value.HTTP_REQUEST_TIMEOUT_MS)
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  if (value.HTTP_SOCKET_TIMEOUT_MS <= value.DATABASE_TIMEOUT_MS)
+    problems.push(
+      'HTTP_SOCKET_TIMEOUT_MS: must be longer than DATABASE_TIMEOUT_MS, or a slow query would cut its own connection',
+    );
   if (value.EVENT_STREAMS_MAX >= value.HTTP_MAX_CONNECTIONS)
     problems.push(
       'EVENT_STREAMS_MAX: must be below HTTP_MAX_CONNECTIONS, or open streams could take every connection',

@@ -14,9 +14,12 @@ const LONGEST_TIMEOUT_CHECK_MS = 1000;
 /**
  * How long a client may take, as Fastify's server options. The header and request timeouts
  * bound the time to *receive* a request (a silent connection, headers or a body sent a
- * byte at a time); once it has arrived, nothing cuts the response, so event streams live on.
- * Idle keep-alive connections close after their own timeout. The proxies in front are set
- * to give up on an idle connection before the service does (docs/operations.md).
+ * byte at a time). Once it has arrived, the socket timeout closes a connection on which no
+ * byte has moved for that long: a client that stops reading its answer would otherwise
+ * hold the connection, and the unsent answer in memory, for ever (event streams opt out:
+ * their heartbeat, buffer bound and lifetime end them). Idle keep-alive connections close
+ * after their own timeout. The proxies in front are set to give up on an idle connection
+ * before the service does (docs/operations.md).
  */
 export function connectionOptions(config: Config) {
   return {
@@ -28,6 +31,7 @@ export function connectionOptions(config: Config) {
       ),
     },
     requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.HTTP_SOCKET_TIMEOUT_MS,
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     clientErrorHandler: answerClientError,
   };

@@ -92,6 +92,9 @@ export const eventStreamsPlugin = fp(
           });
         }
 
+        // A quiet stream is normal; the heartbeat, the buffer bound and the lifetime below
+        // end the ones that should end, so the socket timeout for answers does not apply.
+        request.raw.socket.setTimeout(0);
         const body = new PassThrough();
         let reason: EndReason | undefined;
         let dropLater: NodeJS.Timeout | undefined;

@@ -8,6 +8,8 @@ import { expectRawAnswerRules, type RawResponse } from '../helpers/raw-http.js';
 const HEADERS_TIMEOUT_MS = 600;
 const REQUEST_TIMEOUT_MS = 1200;
 const KEEP_ALIVE_TIMEOUT_MS = 600;
+// Shorter than the event stream's test waits, to show a stream is exempt from it.
+const SOCKET_TIMEOUT_MS = 1000;
 const MAX_CONNECTIONS = 12;
 // Node checks the header and request timeouts every quarter of the header timeout here,
 // and keeps an idle keep-alive socket 1 s past its timeout (the Keep-Alive header's grace).
@@ -63,6 +65,8 @@ describe('slow and idle clients on one replica', () => {
         HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
         HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
         HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+        HTTP_SOCKET_TIMEOUT_MS: String(SOCKET_TIMEOUT_MS),
+        DATABASE_TIMEOUT_MS: String(SOCKET_TIMEOUT_MS / 2),
         HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
         EVENT_STREAMS_MAX: '4',
       }),

@@ -35,7 +35,7 @@ describe('load shedding', () => {
     for (const url of ['/healthz', '/readyz', '/status'])
       expect((await app.inject({ method: 'GET', url })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
-      /^http_requests_shed_total [1-9]/m,
+      /^http_requests_shed_total\{reason="event_loop"\} [1-9]/m,
     );
     // The next quiet sample lets requests through again.
     await waitFor(
