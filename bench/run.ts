@@ -225,6 +225,9 @@ async function main() {
         // client that a load generator is never spends.
         RATE_LIMIT_MAX: String(RATE_LIMIT_NEVER_REACHED),
         RATE_LIMIT_WINDOW_MS: '1000',
+        // Likewise the load generator's connections are one client address: its share of
+        // the in-flight cap is all of it (the replica-wide cap stays as shipped).
+        HTTP_MAX_IN_FLIGHT_PER_CLIENT: '100000',
         // Sales never reach zero during a run.
         COUNTER_INITIAL_STOCK: '1000000000',
         // The first starts are stopped at once; nothing is in flight to drain.

@@ -134,6 +134,12 @@ export const EnvSchema = Type.Object({
     128,
     'requests to the data routes a replica works on or holds an unsent answer for at once; more get 503 (event streams count until they open)',
   ),
+  HTTP_MAX_IN_FLIGHT_PER_CLIENT: Integer(
+    1,
+    100_000,
+    16,
+    'the same, from one client address; more get 429',
+  ),
   HTTP_MAX_CONNECTIONS: Integer(
     2,
     1_000_000,

@@ -1,12 +1,15 @@
+import type { IncomingMessage } from 'node:http';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config.js';
-import { serviceUnavailable } from './errors.js';
+import { HttpError, serviceUnavailable } from './errors.js';
 import { isStream } from './replies.js';
 
 const SAMPLE_INTERVAL_MS = 1000;
+
+type ShedReason = 'event_loop' | 'in_flight' | 'client_in_flight';
 
 /**
  * Beyond capacity, app routes answer 503 with Retry-After at once instead of queueing
@@ -17,7 +20,7 @@ export const loadSheddingPlugin = fp(
   async (scope: FastifyInstance, { config }: { config: Config }) => {
     const shed = new Counter({
       name: 'http_requests_shed_total',
-      help: 'Requests answered 503 because the replica was overloaded: event_loop or in_flight',
+      help: 'Requests refused for load: event_loop or in_flight (503), client_in_flight (429)',
       labelNames: ['reason'] as const,
       registers: [scope.metrics.registry],
     });
@@ -25,7 +28,7 @@ export const loadSheddingPlugin = fp(
     // would add work to a process that is already behind.
     let shedSinceLog = 0;
     let nextLogAt = 0;
-    const refuse = (log: FastifyInstance['log'], reason: 'event_loop' | 'in_flight') => {
+    const refuse = (log: FastifyInstance['log'], reason: ShedReason) => {
       shed.inc({ reason });
       shedSinceLog += 1;
       const now = performance.now();
@@ -34,9 +37,19 @@ export const loadSheddingPlugin = fp(
         shedSinceLog = 0;
         nextLogAt = now + SAMPLE_INTERVAL_MS;
       }
-      return serviceUnavailable('The service is overloaded; retry shortly');
+      return reason === 'client_in_flight'
+        ? new HttpError(
+            429,
+            `At most ${config.HTTP_MAX_IN_FLIGHT_PER_CLIENT} requests at once per client; retry shortly`,
+            { 'retry-after': '1' },
+          )
+        : serviceUnavailable('The service is overloaded; retry shortly');
     };
-    limitInFlight(scope, config.HTTP_MAX_IN_FLIGHT, (log) => refuse(log, 'in_flight'));
+    limitInFlight(
+      scope,
+      { max: config.HTTP_MAX_IN_FLIGHT, perClient: config.HTTP_MAX_IN_FLIGHT_PER_CLIENT },
+      refuse,
+    );
     if (config.MAX_EVENT_LOOP_DELAY_MS === 0) return;
 
     // Start-up work (loading code, compiling PGlite) blocks the loop before the service is
@@ -58,25 +71,34 @@ export const loadSheddingPlugin = fp(
   { name: 'load-shedding', dependencies: ['metrics'] },
 );
 
+const kClient = Symbol('shipshape in-flight client');
+type CountedRequest = IncomingMessage & { [kClient]?: string };
+
 /**
- * At most `max` requests at once, counted from their arrival until their answer has left
- * for the kernel or the client has gone: a page of 1,000 long names is about a megabyte,
- * and Node answers pipelined requests, or a client that does not read, only as fast as the
- * client takes them, so answers waiting to be sent would otherwise grow without bound. An
- * event stream counts until it opens (the streams have their own caps).
+ * At most `max` requests at once, and `perClient` from one client address, counted from
+ * their arrival until their answer has left for the kernel or the client has gone: a page
+ * of 1,000 long names is about a megabyte, and Node answers pipelined requests, or a client
+ * that does not read, only as fast as the client takes them, so answers waiting to be sent
+ * would otherwise grow without bound, and one client could take every place. An event
+ * stream counts until it opens (the streams have their own caps).
  */
 function limitInFlight(
   scope: FastifyInstance,
-  max: number,
-  refuse: (log: FastifyInstance['log']) => Error,
+  { max, perClient }: { max: number; perClient: number },
+  refuse: (log: FastifyInstance['log'], reason: 'in_flight' | 'client_in_flight') => Error,
 ): void {
   let inFlight = 0;
+  const byClient = new Map<string, number>();
   // One listener for every request, not a closure each. The request's own 'close' comes
   // once in every case: after its answer has gone, when its connection drops, and for
   // pipelined requests still queued behind an answer when that happens (their responses
   // never get a 'close' of their own).
-  function release() {
+  function release(this: CountedRequest) {
     inFlight -= 1;
+    const client = this[kClient] ?? '';
+    const left = (byClient.get(client) ?? 1) - 1;
+    if (left === 0) byClient.delete(client);
+    else byClient.set(client, left);
   }
   new Gauge({
     name: 'http_requests_in_flight',
@@ -86,19 +108,25 @@ function limitInFlight(
       this.set(inFlight);
     },
   });
-  scope.addHook('onRequest', (request, reply, done) => {
+  scope.addHook('onRequest', (request, _reply, done) => {
+    const raw: CountedRequest = request.raw;
     // A client gone while earlier hooks waited (the rate limit asks Redis) is not counted:
     // its 'close' has passed.
-    if (request.raw.closed) return done();
-    if (inFlight >= max) return done(refuse(request.log));
+    if (raw.closed) return done();
+    const client = request.ip;
+    const clientCount = byClient.get(client) ?? 0;
+    if (clientCount >= perClient) return done(refuse(request.log, 'client_in_flight'));
+    if (inFlight >= max) return done(refuse(request.log, 'in_flight'));
     inFlight += 1;
-    request.raw.on('close', release);
+    byClient.set(client, clientCount + 1);
+    raw[kClient] = client;
+    raw.on('close', release);
     done();
   });
   scope.addHook('onSend', (request, _reply, payload, done) => {
     if (isStream(payload) && request.raw.listeners('close').includes(release)) {
       request.raw.removeListener('close', release);
-      inFlight -= 1;
+      release.call(request.raw);
     }
     done(null, payload);
   });

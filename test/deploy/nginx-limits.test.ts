@@ -78,6 +78,7 @@ describe.runIf(nginxAvailable)("nginx's limits per client address, in front of a
         TRUST_PROXY: '127.0.0.1',
         ADMIN_TOKEN,
         RATE_LIMIT_MAX: '0',
+        HTTP_MAX_IN_FLIGHT_PER_CLIENT: '1000',
         EVENT_STREAMS_PER_CLIENT: String(STREAMS * 10),
         SHUTDOWN_DRAIN_MS: '0',
         LOG_LEVEL: 'info',

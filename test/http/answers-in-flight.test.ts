@@ -6,6 +6,7 @@ import { listenOnLoopback, startApp, testConfig } from '../helpers/app.js';
 import { expectRawAnswerRules, type RawResponse } from '../helpers/raw-http.js';
 
 const MAX_IN_FLIGHT = 8;
+const PER_CLIENT = 5;
 const SOCKET_TIMEOUT_MS = 1000;
 // A loaded CI machine answers late; the bound still fails a timeout that never fires.
 const SLACK_MS = 2000;
@@ -118,6 +119,62 @@ describe('answers a replica holds at once', () => {
     );
     // Every slot is given back once the answers have gone.
     expect(await inFlight()).toBe(0);
+  });
+
+  it('lets one client address hold only its share: past it that client gets 429, while another is served', async () => {
+    // Five pages are more than the kernel's buffers take, so some stay in flight.
+    const { app, port, inFlight } = await serveBigPages({
+      HTTP_MAX_IN_FLIGHT_PER_CLIENT: String(PER_CLIENT),
+    });
+    const greedy = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    greedy.on('data', (chunk: Buffer) => chunks.push(chunk));
+    greedy.pause();
+    await new Promise((resolve) => greedy.once('connect', resolve));
+    greedy.write(pipelined(20));
+    let most = 0;
+    for (let sample = 0; sample < 20; sample += 1) {
+      most = Math.max(most, await inFlight());
+      await sleep(10);
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(PER_CLIENT);
+    // Another address, while the greedy one holds its share and the replica has room.
+    const other = await new Promise<RawResponse>((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        const [answer] = splitAnswers(Buffer.concat(received));
+        if (answer !== undefined) {
+          socket.destroy();
+          resolve(answer);
+        }
+      });
+      socket.on('error', reject);
+      socket.write('GET /items?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    expect(other.status).toBe(200);
+    greedy.resume();
+    let answers: RawResponse[] = [];
+    for (const until = performance.now() + 10_000; performance.now() < until; await sleep(20)) {
+      answers = splitAnswers(Buffer.concat(chunks));
+      if (answers.length === 20) break;
+    }
+    greedy.destroy();
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expectRawAnswerRules(answer, 'GET');
+      expect(answer.headers).toMatch(/^retry-after: \d+$/im);
+    }
+    expect(answers.filter((answer) => answer.status === 200).length + refused.length).toBe(20);
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(
+      new RegExp(
+        `^http_requests_shed_total\\{reason="client_in_flight"\\} ${refused.length}$`,
+        'm',
+      ),
+    );
   });
 
   it('closes the connection of a client that stops reading its answers, after the socket timeout', async () => {

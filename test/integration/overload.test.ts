@@ -31,6 +31,8 @@ describe.runIf(realServersAvailable)('overload over real HTTP', () => {
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: redis.prefix,
         RATE_LIMIT_MAX: '0',
+        // One load generator is one client address; the replica-wide caps stay as shipped.
+        HTTP_MAX_IN_FLIGHT_PER_CLIENT: '100000',
         MAX_EVENT_LOOP_DELAY_MS: String(MAX_EVENT_LOOP_DELAY_MS),
         LOG_LEVEL: 'warn',
       },
