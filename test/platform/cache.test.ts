@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '../../src/platform/cache/memory.js';
 import { createRedisCache } from '../../src/platform/cache/redis.js';
@@ -106,6 +107,22 @@ describe.runIf(realServersAvailable)('redis cache', () => {
       expect((await a.get('shared', 'k')).value).toBeUndefined();
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('serves nothing stored before a write once Redis has evicted the generation', async () => {
+    const cache = await createRedisCache(options, recordingObserver().observer);
+    try {
+      const { generation = '' } = await cache.get('evicted', 'k');
+      await cache.set('evicted', generation, 'k', 'before the write');
+      await cache.invalidate('evicted');
+      // As maxmemory's eviction would, while the value is still within its TTL.
+      const client = new Redis(redis.url);
+      await client.del(`${redis.prefix}{cache:evicted}:generation`);
+      await client.quit();
+      expect((await cache.get('evicted', 'k')).value).toBeUndefined();
+    } finally {
+      await cache.close();
     }
   });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createRedisClient } from '../redis.js';
 import type { Cache, CacheObserver } from './types.js';
 
@@ -17,6 +18,14 @@ function valueUnder(generation: string, stored: Buffer): Buffer | undefined {
     stored.toString('latin1', 0, generation.length) === generation;
   return fresh ? stored.subarray(generation.length + 1) : undefined;
 }
+
+/**
+ * A namespace's generation is random, never a count: a namespace whose generation key is
+ * gone (Redis evicted it under memory pressure, or it is new) gets one no value was ever
+ * stored under. A count would start again at 0, and a page stored under 0 before a write
+ * would be served again, stale, within its TTL.
+ */
+const newGeneration = () => randomBytes(9).toString('base64url');
 
 /**
  * The shared cache, returned once its first connection attempt has ended. Fail-open: any
@@ -47,11 +56,17 @@ export async function createRedisCache(
   // send the invalidations that were missed, then report the recovery.
   const recover = async () => {
     for (const namespace of pendingInvalidations) {
-      await redis.incr(generationKey(namespace));
+      await redis.set(generationKey(namespace), newGeneration());
       pendingInvalidations.delete(namespace);
     }
     if (failing) observer.recovered();
     failing = false;
+  };
+  // Set only if still missing: replicas that find it missing together agree on one.
+  const startGeneration = async (namespace: string) => {
+    const fresh = newGeneration();
+    if ((await redis.set(generationKey(namespace), fresh, 'NX')) === 'OK') return fresh;
+    return (await redis.get(generationKey(namespace))) ?? fresh;
   };
   redis.on('error', fail);
   redis.on('ready', () => void recover().catch(fail));
@@ -74,7 +89,7 @@ export async function createRedisCache(
           generationKey(namespace),
           valueKey(namespace, key),
         );
-        const generation = current?.toString('latin1') ?? '0';
+        const generation = current?.toString('latin1') ?? (await startGeneration(namespace));
         if (failing) void recover().catch(fail);
         const value = stored == null ? undefined : valueUnder(generation, stored);
         observer.lookup(value === undefined ? 'miss' : 'hit');
@@ -99,7 +114,7 @@ export async function createRedisCache(
     },
     async invalidate(namespace) {
       try {
-        await redis.incr(generationKey(namespace));
+        await redis.set(generationKey(namespace), newGeneration());
       } catch (error) {
         pendingInvalidations.add(namespace);
         fail(error);
