@@ -10,13 +10,18 @@ const PER_CLIENT = 2;
 const PER_REPLICA = 3;
 const LIFETIME_MS = 1500;
 const BUFFER_BYTES = 65_536;
-// Events of about 35 bytes in bursts of 17 KB, sent until the stalled stream is dropped:
-// how much the kernel buffers first depends on the machine's TCP settings (4 MB or more
-// here), so the test does not guess it. The cap (about 42 MB) still fails a bound that
-// never acts.
-const BURST = 500;
-const MAX_EVENTS = 1_200_000;
-const CHECK_EVERY_EVENTS = 10_000;
+// Events are `event: counter\ndata: {"counter":N}\n\n`, 41 bytes at most for N under a
+// million, sent in bursts of 1,000 (under 48 KB with chunk framing, below the bound). The next
+// burst goes out only once the reader that keeps reading has the last event of this one, so
+// no more than one burst ever waits for it, however late a loaded machine lets it read, while
+// a reader that stopped reading falls one burst further behind each time. How much the kernel
+// takes for that one first depends on the machine's TCP settings (about 4 MB, 100,000 events,
+// here), so bursts go on until it is dropped. The caps (about 24 MB, or 20 s) still fail a
+// bound that never acts, well within the test's timeout.
+const BURST = 1000;
+const MAX_EVENTS = 600_000;
+const SEND_FOR_MS = 20_000;
+const CHECK_EVERY_BURSTS = 10;
 // A loaded CI machine answers late; the bound still fails a limit that never acts.
 const SLACK_MS = 3000;
 
@@ -38,6 +43,50 @@ async function bodyOf(response: IncomingMessage): Promise<unknown> {
   let text = '';
   for await (const chunk of response) text += (chunk as Buffer).toString();
   return JSON.parse(text);
+}
+
+/**
+ * A reader that keeps reading: the values of a stream's `counter` events, in order.
+ * `received(n)` waits (bounded) until n have arrived, and fails at once if the stream closes.
+ */
+function keepReading(response: IncomingMessage) {
+  const values: number[] = [];
+  let pending = '';
+  let wake = () => undefined as unknown;
+  response.setEncoding('utf8');
+  response.on('data', (chunk: string) => {
+    pending += chunk;
+    const blocks = pending.split('\n\n');
+    pending = blocks.pop() ?? '';
+    for (const block of blocks) {
+      // The `retry:` lines and heartbeat comments carry no value.
+      const value = /^event: counter\ndata: \{"counter":(\d+)\}$/.exec(block)?.[1];
+      if (value !== undefined) values.push(Number(value));
+    }
+    wake();
+  });
+  response.once('close', () => wake());
+  return {
+    values,
+    async received(count: number, timeoutMs = 10_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (values.length < count) {
+        if (response.destroyed) {
+          throw new Error(`the reader's stream closed after ${values.length} of ${count} events`);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`the reader has ${values.length} of ${count} events`);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 100);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    },
+  };
 }
 
 const closed = (response: IncomingMessage) =>
@@ -141,8 +190,9 @@ describe.runIf(realServersAvailable)('a reader that stops reading, on PostgreSQL
 
   it('drops a reader that stops reading once its queue passes the bound, and no other', async () => {
     const healthy = await openStream(port, '127.0.0.5');
-    let healthyText = '';
-    healthy.on('data', (chunk: Buffer) => (healthyText += chunk.toString()));
+    expect(healthy.statusCode).toBe(200);
+    const reader = keepReading(healthy);
+    await reader.received(1); // the value on opening
     // A raw client that sends its request and never reads a byte.
     const stalled = connect(port, '127.0.0.1');
     stalled.on('error', () => undefined);
@@ -154,37 +204,62 @@ describe.runIf(realServersAvailable)('a reader that stops reading, on PostgreSQL
       async () => (await metric(/^event_streams_open (\d+)$/m)) === '2',
     );
 
-    // Events arriving as sales do: in bursts well under the bound, each of which a reader
-    // that keeps reading takes before the next.
-    const dropped = async () =>
-      (await metric(/^event_streams_ended_total\{reason="slow_reader"\} (\d+)$/m)) === '1';
+    // Events arriving as sales do, in bursts, each taken by the healthy reader before the next.
+    const slowReaders = async () =>
+      Number((await metric(/^event_streams_ended_total\{reason="slow_reader"\} (\d+)$/m)) ?? 0);
     let sent = 0;
-    while (sent < MAX_EVENTS) {
+    const burst = async () => {
       await app.database.query(
         `SELECT pg_notify('counter_changed', json_build_object('name', 'cameras', 'value', i)::text)
          FROM generate_series($1::int, $2::int) i`,
         [sent + 1, sent + BURST],
       );
       sent += BURST;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      if (sent % CHECK_EVERY_EVENTS === 0 && (await dropped())) break;
+      await reader.received(1 + sent);
+    };
+    let bursts = 0;
+    const stopAt = Date.now() + SEND_FOR_MS;
+    while (sent < MAX_EVENTS && Date.now() < stopAt) {
+      await burst();
+      bursts += 1;
+      if (bursts % CHECK_EVERY_BURSTS === 0 && (await slowReaders()) >= 1) break;
     }
-    await waitFor('the stalled stream to be dropped', dropped);
+    const sentBeforeDrop = sent;
+    expect(await slowReaders(), `not dropped after ${sent} events`).toBeGreaterThanOrEqual(1);
     expect(await metric(/^event_streams_open (\d+)$/m)).toBe('1');
-    // Reading now, the client finds its stream cut short: what was queued for it past the
-    // bound never arrives (each event is under 64 bytes on the wire), though the healthy
-    // reader got every event.
-    let received = '';
-    stalled.on('data', (chunk: Buffer) => (received += chunk.toString()));
-    stalled.resume();
-    await stalledClosed;
-    await waitFor('the healthy reader to get the last event', async () =>
-      healthyText.includes(`data: {"counter":${sent}}`),
-    );
-    const eventsIn = (text: string) => text.split('event: counter\n').length - 1;
-    expect(eventsIn(healthyText)).toBe(sent + 1); // the value on opening, then each change
-    expect(eventsIn(received)).toBeLessThan(sent - BUFFER_BYTES / 64);
+
+    // The healthy reader's stream goes on: two more bursts, every event of them arrives.
+    await burst();
+    await burst();
+    // It got every event, in order: the value on opening, then each change.
+    expect(reader.values.length).toBe(1 + sent);
+    const outOfOrder = reader.values.findIndex((value, i) => i > 0 && value !== i);
+    expect(outOfOrder, `event ${outOfOrder} is ${reader.values[outOfOrder]}`).toBe(-1);
     expect(healthy.destroyed).toBe(false);
+    expect(await metric(/^event_streams_ended_total\{reason="slow_reader"\} (\d+)$/m)).toBe('1');
+    expect(await metric(/^event_streams_open (\d+)$/m)).toBe('1');
+
+    // Reading now, the stalled client finds its connection closed by the server, the stream
+    // cut short (no last chunk): what was queued for it past the bound never arrives (each
+    // event is under 64 bytes on the wire).
+    let received = '';
+    stalled.setEncoding('latin1');
+    stalled.on('data', (chunk: string) => (received += chunk));
+    stalled.resume();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      stalledClosed,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('the server did not close the stalled stream')),
+          10_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).not.toMatch(/\r\n0\r\n\r\n$/);
+    const eventsIn = (text: string) => text.split('event: counter\n').length - 1;
+    expect(eventsIn(received)).toBeLessThan(sentBeforeDrop - BUFFER_BYTES / 64);
     healthy.destroy();
   });
 });
