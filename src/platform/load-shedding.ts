@@ -89,13 +89,15 @@ function limitInFlight(
 ): void {
   let inFlight = 0;
   const byClient = new Map<string, number>();
-  // One listener for every request, not a closure each. The request's own 'close' comes
-  // once in every case: after its answer has gone, when its connection drops, and for
-  // pipelined requests still queued behind an answer when that happens (their responses
-  // never get a 'close' of their own).
+  // Gives a request's place back, once, whichever comes first: its answer finished
+  // (onResponse), or the request's own 'close', which also comes when the connection drops
+  // and for pipelined requests still queued behind an answer then (their responses never
+  // finish nor close). One function for every request, not a closure each.
   function release(this: CountedRequest) {
+    const client = this[kClient];
+    if (client === undefined) return;
+    this[kClient] = undefined;
     inFlight -= 1;
-    const client = this[kClient] ?? '';
     const left = (byClient.get(client) ?? 1) - 1;
     if (left === 0) byClient.delete(client);
     else byClient.set(client, left);
@@ -124,10 +126,11 @@ function limitInFlight(
     done();
   });
   scope.addHook('onSend', (request, _reply, payload, done) => {
-    if (isStream(payload) && request.raw.listeners('close').includes(release)) {
-      request.raw.removeListener('close', release);
-      release.call(request.raw);
-    }
+    if (isStream(payload)) release.call(request.raw);
     done(null, payload);
+  });
+  scope.addHook('onResponse', (request, _reply, done) => {
+    release.call(request.raw);
+    done();
   });
 }

@@ -6,8 +6,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase, createTestRedisPrefix, realServersAvailable } from './servers.js';
 
 /**
- * Settings for tests: quiet, in memory, no rate limit, no load shedding, no drain wait;
- * override any of them.
+ * Settings for tests: quiet, in memory, no rate limit, no load shedding (event loop or
+ * requests in flight), no drain wait; override any of them.
  */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
@@ -17,6 +17,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     RATE_LIMIT_MAX: '0',
     // Two test files per core slow the loop at times; shedding has its own test.
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Every injected request comes from one address; the caps have their own test.
+    HTTP_MAX_IN_FLIGHT: '100000',
+    HTTP_MAX_IN_FLIGHT_PER_CLIENT: '100000',
     SHUTDOWN_DRAIN_MS: '0',
     ...overrides,
   });
