@@ -276,8 +276,10 @@ export function loadConfig(
   const raw = Object.fromEntries(
     keys.flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
   );
-  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
-  const problems = schemaProblems(value, raw);
+  const inputProblems = adminTokenProblems(raw);
+  const checked = decimalIntegersOnly(raw, inputProblems);
+  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, checked)) as Env;
+  const problems = firstPerVariable([...inputProblems, ...schemaProblems(value, checked)]);
   if (!isTimeZone(value.TIME_ZONE))
     problems.push(`TIME_ZONE: unknown time zone "${value.TIME_ZONE}"`);
   const trustProxy = parseTrustProxy(value.TRUST_PROXY);
@@ -341,6 +343,58 @@ function withPassword(
   return parsed.href;
 }
 
+/**
+ * Trims ADMIN_TOKEN in `raw`: a Secret made from a file (`--from-file`) keeps the file's
+ * final newline, which is no part of the token and must not count toward its 16
+ * characters. Whitespace inside is refused: `Authorization: Bearer <token>` cannot carry
+ * it, so reset would be locked for good (see requireAdmin).
+ */
+function adminTokenProblems(raw: Record<string, unknown>): string[] {
+  if (typeof raw.ADMIN_TOKEN !== 'string') return [];
+  const token = raw.ADMIN_TOKEN.trim();
+  if (token === '')
+    delete raw.ADMIN_TOKEN; // blank counts as unset, as an empty value does
+  else raw.ADMIN_TOKEN = token;
+  return /[\s\p{Cc}]/u.test(token)
+    ? [
+        'ADMIN_TOKEN: must not contain whitespace or control characters, which no `Authorization: Bearer <token>` header can carry (got "<redacted>")',
+      ]
+    : [];
+}
+
+// As numbers in URLs (src/platform/validation.ts): Value.Convert alone also takes 1e3, 0x10,
+// 0b101, +80, 80.0 and " 80 ", so a typo such as 0x10 would quietly become 16.
+const DECIMAL_INTEGER = /^-?\d+$/;
+
+/**
+ * `raw` without the integer settings not written in decimal digits, each named in
+ * `problems`: left unset, no second line (a limit that contradicts another) follows from
+ * the number Value.Convert would have made of it.
+ */
+function decimalIntegersOnly(
+  raw: Record<string, unknown>,
+  problems: string[],
+): Record<string, unknown> {
+  const properties = EnvSchema.properties as Record<string, { type?: unknown }>;
+  return Object.fromEntries(
+    Object.entries(raw).filter(([key, text]) => {
+      if (properties[key]?.type !== 'integer' || DECIMAL_INTEGER.test(String(text))) return true;
+      problems.push(`${key}: must be an integer in decimal digits (got "${redact(key, text)}")`);
+      return false;
+    }),
+  );
+}
+
+/** One line per variable: the first problem found with it, the most specific, is enough. */
+function firstPerVariable(problems: string[]): string[] {
+  const byVariable = new Map<string, string>();
+  for (const problem of problems) {
+    const variable = problem.slice(0, problem.indexOf(':'));
+    if (!byVariable.has(variable)) byVariable.set(variable, problem);
+  }
+  return [...byVariable.values()];
+}
+
 function schemaProblems(value: Env, raw: Record<string, unknown>): string[] {
   const byKey = new Map<string, string>();
   for (const error of Value.Errors(EnvSchema, value)) {
@@ -373,6 +427,7 @@ function isTimeZone(zone: string): boolean {
  * The trusted proxies' addresses, or what is wrong with the value. `true` and hop counts are
  * refused: they believe whoever connects, so a client reaching a replica directly would
  * choose its own address (its rate-limit key and the address its actions are audited with).
+ * So are ranges that mean the same (0.0.0.0/0, ::/0, anything wider than an IPv4 /8).
  */
 function parseTrustProxy(value: string | undefined): string[] | string {
   if (value === undefined || value === 'false') return [];
@@ -380,10 +435,14 @@ function parseTrustProxy(value: string | undefined): string[] | string {
     return `"${value}" would believe any client's X-Forwarded-For; list the proxies' addresses or CIDRs instead (e.g. 10.0.0.0/16)`;
   const list = value.split(',').map((part) => part.trim());
   const bad = list.filter((part) => !isAddressOrCidr(part));
-  return bad.length === 0
+  if (bad.length > 0) return `not an address or CIDR: ${quoted(bad)}`;
+  const broad = list.filter(isTooBroad);
+  return broad.length === 0
     ? list
-    : `not an address or CIDR: ${bad.map((part) => `"${part}"`).join(', ')}`;
+    : `${quoted(broad)} too broad: a range wider than an IPv4 /8 or an IPv6 /16 (/104 within ::ffff:0:0/96, the IPv4-mapped block) would believe almost any client's X-Forwarded-For, as "true" would; list the proxies' own addresses or CIDRs (e.g. 10.0.0.0/16)`;
 }
+
+const quoted = (parts: string[]) => parts.map((part) => `"${part}"`).join(', ');
 
 function isAddressOrCidr(value: string): boolean {
   const [address = '', prefix, ...rest] = value.split('/');
@@ -391,4 +450,43 @@ function isAddressOrCidr(value: string): boolean {
   if (family === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+// The widest ranges believed: an IPv4 /8 (a whole private network, 10.0.0.0/8) and an IPv6
+// /16. A wider one holds nearly every client, which is what `true` means.
+const WIDEST_PREFIX = { 4: 8, 6: 16 } as const;
+// ::ffff:0:0/96. proxy-addr matches an IPv4 client against an IPv6 range as ::ffff:a.b.c.d,
+// so an IPv6 range over this block believes the IPv4 clients in it.
+const IPV4_MAPPED = 0xffffn << 32n;
+
+/** Whether a valid address or CIDR holds more clients than any set of proxies would. */
+function isTooBroad(value: string): boolean {
+  const [address = '', prefixText] = value.split('/');
+  if (prefixText === undefined) return false;
+  const prefix = Number(prefixText);
+  if (isIP(address) === 4) return prefix < WIDEST_PREFIX[4];
+  if (prefix < WIDEST_PREFIX[6]) return true;
+  // The bits the range fixes, down to the mapped block's 96: equal to the block's, the
+  // range holds IPv4 clients, and then it must be as narrow as an IPv4 range.
+  const free = BigInt(128 - Math.min(prefix, 96));
+  const overMapped = ipv6Bits(address) >> free === IPV4_MAPPED >> free;
+  return overMapped && prefix - 96 < WIDEST_PREFIX[4];
+}
+
+/** An IPv6 address, valid per isIP, as its 128 bits. */
+function ipv6Bits(address: string): bigint {
+  // A zone (fe80::1%eth0) names an interface, not bits; a dotted IPv4 tail is two groups.
+  const text = (address.split('%')[0] ?? '').replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_tail, a: string, b: string, c: string, d: string) =>
+      `${(Number(a) * 256 + Number(b)).toString(16)}:${(Number(c) * 256 + Number(d)).toString(16)}`,
+  );
+  const [head = '', tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].reduce(
+    (bits, group) => (bits << 16n) | BigInt(`0x${group}`),
+    0n,
+  );
 }

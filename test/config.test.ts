@@ -46,12 +46,10 @@ describe('loadConfig', () => {
   });
 
   it('accepts a list of trusted proxy addresses and CIDRs, IPv4 and IPv6', () => {
-    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1' }).TRUST_PROXY).toEqual([
-      '10.0.0.0/8',
-      '127.0.0.1',
-      'fd00::/8',
-      '::1',
-    ]);
+    expect(
+      loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00:ec2::/16, ::1, ::ffff:10.0.0.0/104' })
+        .TRUST_PROXY,
+    ).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00:ec2::/16', '::1', '::ffff:10.0.0.0/104']);
     expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toEqual([]);
   });
 
@@ -63,6 +61,29 @@ describe('loadConfig', () => {
       ]);
     },
   );
+
+  // Each holds (nearly) every client, as `true` does: an IPv4 range shorter than /8, an IPv6
+  // one shorter than /16, or one over the IPv4-mapped block (::ffff:0:0/96, where an IPv4
+  // client is matched) shorter than /104, which is an IPv4 /8.
+  it.each([
+    '0.0.0.0/0',
+    '0.0.0.0/1,128.0.0.0/1',
+    '10.0.0.0/7',
+    '::/0',
+    '2000::/3',
+    'fd00::/8',
+    '::/16',
+    '::ffff:0.0.0.0/96',
+    '::ffff:0:0/103',
+    '0:0:0:0:0:ffff:a00:0/100',
+    '10.0.0.1, ::/0',
+  ])('refuses TRUST_PROXY=%s, a range that would believe almost any client', (value) => {
+    expect(problemsOf({ TRUST_PROXY: value })).toEqual([
+      expect.stringMatching(
+        /^TRUST_PROXY: ".*" too broad: .*IPv4 \/8 .*IPv6 \/16.*any client's X-Forwarded-For/,
+      ) as string,
+    ]);
+  });
 
   it.each(['10.0.0.0/33', 'nginx', '10.0.0.0/8/1', '::1/129', '10.0.0.0/8,'])(
     'refuses the proxy list %j, naming the bad entry',
@@ -82,6 +103,41 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a 15-character ADMIN_TOKEN in production and takes a 16-character one', () => {
+    const production = { NODE_ENV: 'production' };
+    const problems = problemsOf({ ...production, ADMIN_TOKEN: 'fifteen-chars-x' });
+    expect(problems).toEqual([expect.stringMatching(/^ADMIN_TOKEN: .*16 characters/) as string]);
+    expect(problems.join('\n')).not.toContain('fifteen-chars-x');
+    expect(loadConfig({ ...production, ADMIN_TOKEN: 'sixteen-chars-xy' }).ADMIN_TOKEN).toBe(
+      'sixteen-chars-xy',
+    );
+  });
+
+  // A Secret made from a file (kubectl create secret --from-file) keeps the file's newline.
+  it('trims the whitespace around ADMIN_TOKEN before counting its characters', () => {
+    const production = { NODE_ENV: 'production' };
+    expect(problemsOf({ ...production, ADMIN_TOKEN: 'fifteen-chars-x\n' })).toEqual([
+      expect.stringMatching(/^ADMIN_TOKEN: .*16 characters/) as string,
+    ]);
+    expect(problemsOf({ ...production, ADMIN_TOKEN: ' '.repeat(16) })).toEqual([
+      expect.stringMatching(/^ADMIN_TOKEN: required in production/) as string,
+    ]);
+    expect(loadConfig({ ...production, ADMIN_TOKEN: ' sixteen-chars-xy\r\n' }).ADMIN_TOKEN).toBe(
+      'sixteen-chars-xy',
+    );
+  });
+
+  it.each(['two words in a token', 'tab\tinside-a-long-token', 'newline\ninside-a-long-token'])(
+    'refuses an ADMIN_TOKEN with whitespace inside (%j), which no Bearer header can carry',
+    (token) => {
+      const problems = problemsOf({ NODE_ENV: 'production', ADMIN_TOKEN: token });
+      expect(problems).toEqual([
+        expect.stringMatching(/^ADMIN_TOKEN: must not contain whitespace.*Bearer/) as string,
+      ]);
+      expect(problems.join('\n')).not.toContain(token.slice(0, 8));
+    },
+  );
+
   it('lets a one-off task (migrations) run in production without ADMIN_TOKEN', () => {
     expect(loadConfig({ NODE_ENV: 'production' }, 'task').ADMIN_TOKEN).toBeUndefined();
     expect(
@@ -100,6 +156,40 @@ describe('loadConfig', () => {
       /^HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS/m,
     );
     expect(problems).toMatch(/^EVENT_STREAMS_MAX: must be below HTTP_MAX_CONNECTIONS/m);
+  });
+
+  // The forms Value.Convert also takes, and numbers in URLs do not (src/platform/validation.ts).
+  it.each(['1e3', '0x10', '0X1F', '0b101', '0o7', '+80', '80.0', '8.5', '.5', ' 80 ', '\t80\n'])(
+    'refuses the integer %j: decimal digits only, named with its value',
+    (text) => {
+      const problems = problemsOf({ PORT: text, RATE_LIMIT_MAX: text });
+      expect(problems).toEqual([
+        `PORT: must be an integer in decimal digits (got "${text}")`,
+        `RATE_LIMIT_MAX: must be an integer in decimal digits (got "${text}")`,
+      ]);
+    },
+  );
+
+  it('reads every integer setting the same way, plain digits and a minus sign only', () => {
+    const integers = Object.entries(EnvSchema.properties)
+      .filter(([, property]) => (property as { type?: unknown }).type === 'integer')
+      .map(([key]) => key);
+    expect(integers.length).toBeGreaterThan(20);
+    for (const key of integers) {
+      expect(problemsOf({ [key]: '1e3' }), key).toEqual([
+        `${key}: must be an integer in decimal digits (got "1e3")`,
+      ]);
+      expect(problemsOf({ [key]: '-1e3' })[0], key).toMatch(
+        new RegExp(`^${key}: must be an integer`),
+      );
+    }
+    expect(loadConfig({ PORT: '0080', SHUTDOWN_DRAIN_MS: '0' })).toMatchObject({
+      PORT: 80,
+      SHUTDOWN_DRAIN_MS: 0,
+    });
+    expect(problemsOf({ COUNTER_INITIAL_STOCK: '-5' })).toEqual([
+      expect.stringMatching(/^COUNTER_INITIAL_STOCK: must be >= 1 .*"-5"/) as string,
+    ]);
   });
 
   it('lists every bad variable at once, one line each', () => {

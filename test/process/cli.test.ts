@@ -39,6 +39,46 @@ describe('start-up without an admin token', () => {
     expect(out).toMatch(/ADMIN_TOKEN: required in production \(16\+ characters\)/);
   });
 
+  // 15 characters, and the same with a file's newline, which must not count toward the 16.
+  it.each(['fifteen-chars-x', 'fifteen-chars-x\n'])(
+    'refuses to start in production with the too short ADMIN_TOKEN %j, not printing it',
+    async (token) => {
+      const { code, out } = await finish(
+        runEntry('src/main.ts', {
+          NODE_ENV: 'production',
+          DATA_DIR: 'memory://',
+          ADMIN_TOKEN: token,
+        }),
+      );
+      expect(code).toBe(1);
+      expect(out).toMatch(/ADMIN_TOKEN: must not have fewer than 16 characters/);
+      expect(out).not.toContain(token.trim());
+    },
+  );
+
+  it('starts in production with a 16-character ADMIN_TOKEN read from a file (newline and all)', async () => {
+    const token = 'sixteen-chars-xy';
+    const service = await startService(
+      {
+        NODE_ENV: 'production',
+        DATA_DIR: 'memory://',
+        SHUTDOWN_DRAIN_MS: '0',
+        ADMIN_TOKEN: `${token}\n`,
+      },
+      await freePort(),
+    );
+    try {
+      const reset = (authorization: string) =>
+        fetch(`${service.baseUrl}/reset`, { method: 'PUT', headers: { authorization } });
+      expect((await reset('Bearer wrong-token-0123456789')).status).toBe(401);
+      // The token as an operator types it: without the file's newline.
+      expect((await reset(`Bearer ${token}`)).status).toBe(200);
+    } finally {
+      service.child.kill('SIGTERM');
+    }
+    expect(await service.exited).toBe(0);
+  });
+
   it('starts in development, saying reset is open', async () => {
     const service = await startService(
       { NODE_ENV: 'development', DATA_DIR: 'memory://', SHUTDOWN_DRAIN_MS: '0' },
