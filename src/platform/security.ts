@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { HttpError } from './errors.js';
+import { requestIdFor } from './logging.js';
 import { sharedRateLimitStore } from './rate-limit-store.js';
 import { createRedisClient } from './redis.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -20,6 +22,14 @@ export const securityPlugin = fp(
   async (app: FastifyInstance, { config }: { config: Config }) => {
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(SECURITY_HEADERS);
+      done();
+    });
+    // Once close() has begun, Fastify answers each new request with its own 503
+    // (return503OnClosing) before any hook runs: from then on the headers go on first.
+    // Refusing stays right: nginx tries a 503 on another replica, and a request let through
+    // could open an event stream after they have all been ended for shutdown.
+    app.addHook('preClose', (done) => {
+      app.server.prependListener('request', secureUnhookedAnswer);
       done();
     });
     if (config.RATE_LIMIT_MAX === 0) return;
@@ -40,6 +50,17 @@ export const securityPlugin = fp(
   },
   { name: 'security' },
 );
+
+/**
+ * Gives an answer written without hooks the security headers and a request id. The id
+ * goes on the request too, where Fastify reads it (genReqId), so its log line has the same.
+ */
+function secureUnhookedAnswer(request: IncomingMessage, response: ServerResponse): void {
+  const id = requestIdFor(request);
+  request.headers['x-request-id'] = id;
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+  response.setHeader('x-request-id', id);
+}
 
 /** The rate limit's own Redis connection, reporting an outage once and its end once. */
 async function connectRateLimitStore(

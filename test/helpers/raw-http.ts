@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { expect } from 'vitest';
+import { SECURITY_HEADERS } from '../../src/platform/security-headers.js';
 
 export interface RawResponse {
   status: number;
@@ -68,6 +69,15 @@ export function expectRawAnswerRules(response: RawResponse, method: string): voi
   );
   expect(response.headers, 'request id').toMatch(/^x-request-id: \S+$/im);
   if (response.status >= 400 && method !== 'HEAD') expectRawError(response);
+}
+
+/** Every one of the security headers a route's answer has, each with the same value. */
+export function expectEverySecurityHeader(response: RawResponse): void {
+  const lines = new Set(response.headers.toLowerCase().split('\r\n'));
+  const missing = Object.entries(SECURITY_HEADERS)
+    .map(([name, value]) => `${name}: ${value}`.toLowerCase())
+    .filter((line) => !lines.has(line));
+  expect(missing, response.headers).toEqual([]);
 }
 
 /** The one error shape, with a message of bounded length. */

@@ -1,8 +1,10 @@
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
 import { installShutdown } from '../../src/platform/shutdown.js';
-import { startApp, testConfig } from '../helpers/app.js';
+import { listenOnLoopback, startApp, testConfig } from '../helpers/app.js';
+import { expectEverySecurityHeader, expectRawAnswerRules, sendRaw } from '../helpers/raw-http.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Starts `app` listening on 127.0.0.1 and opens a raw TCP connection to it. */
@@ -25,6 +27,41 @@ describe('closing', () => {
     await app.close();
     await ended;
     expect(spare.destroyed).toBe(true);
+  });
+
+  // Fastify refuses what is routed once close() has begun with its own 503, written before
+  // any hook runs (return503OnClosing). Here close() is held in its last preClose hook:
+  // the refusing has begun and the server still takes connections, as it does for a moment
+  // at every shutdown (and a pipelined request can come later still).
+  it('answers a request that arrives while closing with a 503 that has every header', async () => {
+    const app = await buildApp(testConfig());
+    let reached: (() => void) | undefined;
+    const closing = new Promise<void>((resolve) => (reached = resolve));
+    let release: (() => void) | undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    app.addHook('preClose', async () => {
+      reached?.();
+      await released;
+    });
+    await app.ready();
+    await app.databaseReadiness.whenReady();
+    const port = await listenOnLoopback(app);
+    const closed = app.close();
+    try {
+      await closing;
+      const response = await sendRaw(
+        port,
+        Buffer.from('GET /items HTTP/1.1\r\nHost: x\r\nX-Request-Id: late-1\r\n\r\n', 'latin1'),
+      );
+      expect(response.status).toBe(503);
+      expectRawAnswerRules(response, 'GET');
+      expectEverySecurityHeader(response);
+      expect(response.headers).toMatch(/^x-request-id: late-1$/im);
+      expect(response.headers).toMatch(/^connection: close$/im);
+    } finally {
+      release?.();
+      await closed;
+    }
   });
 });
 
