@@ -34,6 +34,7 @@ describe.runIf(realServersAvailable)('the service process', () => {
         SHUTDOWN_DRAIN_MS: '3000',
         // Sales held on the lock must outlast the drain, not be cancelled by a timeout.
         DATABASE_TIMEOUT_MS: '30000',
+        HTTP_SOCKET_TIMEOUT_MS: '60000',
         RATE_LIMIT_MAX: '0',
       },
       await freePort(),
