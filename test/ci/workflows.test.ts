@@ -166,6 +166,8 @@ describe('permissions and credentials', () => {
       'deploy.yml:production': { contents: 'read', 'id-token': 'write' },
       'release.yml:image': { contents: 'read', packages: 'write', 'id-token': 'write' },
       'release.yml:deploy': { contents: 'read', 'id-token': 'write' },
+      // The verified digest committed to the staging overlay, which Argo CD follows.
+      'release.yml:promote-kubernetes-staging': { contents: 'write', packages: 'read' },
     });
   });
 
