@@ -22,7 +22,7 @@ interface Migration {
 export interface MigrationSettings {
   /** Each statement's limit, on a connection of the migration's own. */
   statementTimeoutMs: number;
-  /** How long a transactional migration waits for a lock before letting traffic by. */
+  /** How long a migration waits for a lock before letting traffic by. */
   lockTimeoutMs: number;
   /** Attempts of a migration whose locks were not free in time, before it gives up. */
   lockAttempts: number;
@@ -42,12 +42,38 @@ const NO_TRANSACTION_MARKER = /^--\s*migrate:\s*no-transaction\s*$/m;
 const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
+ * A migration that never got its locks in time: a transaction held a lock it needs for
+ * longer than `lockTimeoutMs` at each of its `attempts`. It changed nothing; trying again
+ * is useless until that transaction ends, and each try queues requests behind it.
+ */
+export class MigrationLockTimeoutError extends Error {
+  override name = 'MigrationLockTimeoutError';
+
+  constructor(
+    readonly version: string,
+    readonly attempts: number,
+    readonly lockTimeoutMs: number,
+    options: ErrorOptions,
+  ) {
+    super(
+      `migration ${version} gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ` +
+        `each time, a lock it needs was held for more than ${lockTimeoutMs} ms (a long transaction?)`,
+      options,
+    );
+  }
+}
+
+const isLockTimeout = (error: unknown) =>
+  (error as { code?: unknown } | undefined)?.code === LOCK_NOT_AVAILABLE;
+
+/**
  * Applies every pending `migrations/NNN_name.sql` in order under a session advisory lock,
  * so replicas starting together apply each file once; refuses to run when an applied file
  * has changed (migrations are forward-only). Each file runs in its own transaction unless
- * marked `-- migrate: no-transaction`. A transactional file waits at most `lockTimeoutMs`
- * for each lock, so requests that queue behind its ALTER wait no longer; it then rolls
- * back and tries again later, and gives up after `lockAttempts`.
+ * marked `-- migrate: no-transaction`. Either kind waits at most `lockTimeoutMs` for each
+ * lock (but a concurrent index build, which holds no request up), so requests that queue
+ * behind its ALTER wait no longer; it then rolls back and tries again later, and gives up
+ * after `lockAttempts` with a `MigrationLockTimeoutError`.
  */
 export async function migrate(
   db: Database,
@@ -109,8 +135,11 @@ async function applyPending(
         `migration ${migration.version} changed after it was applied; add a new migration instead`,
       );
     }
-    if (migration.transactional) await applyInTransaction(session, migration, settings, log);
-    else await applyOutsideTransaction(session, migration);
+    await withLockRetries(migration, settings, log, () =>
+      migration.transactional
+        ? applyInTransaction(session, migration, settings)
+        : applyOutsideTransaction(session, migration, settings),
+    );
     log.info({ migration: migration.version }, 'database: migration applied');
     done.push(migration.version);
   }
@@ -123,33 +152,29 @@ const record = (session: Queryable, migration: Migration) =>
     migration.checksum,
   ]);
 
-async function applyInTransaction(
-  session: Queryable,
+/**
+ * Runs `attempt` until it stops failing for want of a lock, at most `lockAttempts` times,
+ * with backoff in between so the requests queued behind it go first.
+ */
+async function withLockRetries(
   migration: Migration,
   { lockTimeoutMs, lockAttempts }: MigrationSettings,
   log: Logger,
+  attempt: () => Promise<void>,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await session.exec('BEGIN');
+  for (let tries = 1; ; tries++) {
     try {
-      await session.exec(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-      await session.exec(migration.sql);
-      await record(session, migration);
-      await session.exec('COMMIT');
+      await attempt();
       return;
     } catch (error) {
-      await session.exec('ROLLBACK');
-      if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
-      if (attempt >= lockAttempts) {
-        throw new Error(
-          `migration ${migration.version} gave up after ${attempt} attempts: each time, a lock ` +
-            `it needs was held for more than ${lockTimeoutMs} ms (a long transaction?)`,
-          { cause: error },
-        );
-      }
-      const retryInMs = backoffDelay(attempt - 1, lockTimeoutMs);
+      if (!isLockTimeout(error)) throw error;
+      if (tries >= lockAttempts)
+        throw new MigrationLockTimeoutError(migration.version, tries, lockTimeoutMs, {
+          cause: error,
+        });
+      const retryInMs = backoffDelay(tries - 1, lockTimeoutMs);
       log.warn(
-        { migration: migration.version, attempt, retryInMs },
+        { migration: migration.version, attempt: tries, retryInMs },
         'database: migration could not get a lock in time; requests go first, trying again',
       );
       await sleep(retryInMs);
@@ -157,26 +182,65 @@ async function applyInTransaction(
   }
 }
 
+async function applyInTransaction(
+  session: Queryable,
+  migration: Migration,
+  { lockTimeoutMs }: MigrationSettings,
+): Promise<void> {
+  await session.exec('BEGIN');
+  try {
+    await session.exec(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+    await session.exec(migration.sql);
+    await record(session, migration);
+    await session.exec('COMMIT');
+  } catch (error) {
+    await session.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+const invalidIndexes = async (session: Queryable) =>
+  (
+    await session.query<{ name: string }>(
+      'SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid',
+    )
+  ).map((index) => index.name);
+
+// CREATE INDEX CONCURRENTLY, REINDEX … CONCURRENTLY, DROP INDEX CONCURRENTLY.
+const CONCURRENTLY = /\bCONCURRENTLY\b/i;
+
 /**
- * A statement that cannot run in a transaction, such as CREATE INDEX CONCURRENTLY: it
- * takes no lock that requests wait for, so it waits for its own as long as it needs.
+ * A statement that cannot run in a transaction. A concurrent index operation takes no lock
+ * that requests wait for: it waits as long as it needs (for older transactions, at its
+ * end), within the statement timeout, as a lock timeout would only make it fail and build
+ * again for no request's sake. Anything else marked so (an ALTER) waits at most
+ * `lockTimeoutMs` for each lock, as in a transaction, and is retried the same way. A failed
+ * build leaves an invalid index behind, which an IF NOT EXISTS on the next run would take
+ * for a finished one: the error names the ones this statement left.
  */
-async function applyOutsideTransaction(session: Queryable, migration: Migration): Promise<void> {
+async function applyOutsideTransaction(
+  session: Queryable,
+  migration: Migration,
+  { lockTimeoutMs }: MigrationSettings,
+): Promise<void> {
+  const concurrent = CONCURRENTLY.test(migration.sql);
+  const invalidBefore = new Set(concurrent ? await invalidIndexes(session) : []);
+  if (!concurrent) await session.exec(`SET lock_timeout = ${lockTimeoutMs}`);
   try {
     await session.exec(migration.sql);
   } catch (error) {
-    // A concurrent index build that fails leaves an invalid index behind, which an
-    // IF NOT EXISTS on the next run would take for a finished one.
-    const invalid = await session.query<{ name: string }>(
-      'SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid',
-    );
-    if (invalid.length === 0) throw error;
-    const names = invalid.map((index) => index.name).join(', ');
+    const left = concurrent
+      ? (await invalidIndexes(session)).filter((name) => !invalidBefore.has(name))
+      : [];
+    if (left.length === 0) throw error;
     throw new Error(
-      `migration ${migration.version} failed and left invalid indexes (${names}): drop them ` +
-        `with DROP INDEX CONCURRENTLY before it runs again`,
+      `migration ${migration.version} failed and left invalid indexes (${left.join(', ')}): ` +
+        'drop them with DROP INDEX CONCURRENTLY before it runs again',
       { cause: error },
     );
+  } finally {
+    // The session may be the only connection (PGlite): the setting must not outlive the file.
+    if (!concurrent) await session.exec('RESET lock_timeout').catch(() => undefined);
   }
   await record(session, migration);
 }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Gauge } from 'prom-client';
 import type { Config } from '../../config.js';
 import { backoffDelay, sleep } from '../retry.js';
-import { migrate, migrationSettings } from './migrations.js';
+import { MigrationLockTimeoutError, migrate, migrationSettings } from './migrations.js';
 import { openDatabase } from './index.js';
 import type { Database } from './types.js';
 
@@ -27,7 +27,9 @@ declare module 'fastify' {
 
 /**
  * Opens the database and, once the server is up, migrates it in the background with
- * backoff: an unreachable database makes the service not-ready, never a crash loop.
+ * backoff: an unreachable database makes the service not-ready, never a crash loop. A
+ * migration that gave up on its locks is not tried again: each try queues the requests on
+ * its table behind it, so the replica stays not ready until an operator steps in.
  */
 export const databasePlugin = fp(
   async (app: FastifyInstance, { config }: { config: Config }) => {
@@ -70,6 +72,19 @@ export const databasePlugin = fp(
           app.log.info({ driver: db.driver }, 'database: ready');
           return;
         } catch (error) {
+          if (error instanceof MigrationLockTimeoutError) {
+            const { version, lockTimeoutMs, attempts } = error;
+            app.log.error(
+              { err: error, migration: version },
+              `database: not ready, and migration ${version} will not be tried again: a ` +
+                'transaction held a lock it needs for longer than MIGRATION_LOCK_TIMEOUT_MS ' +
+                `(${lockTimeoutMs} ms) ${attempts === 1 ? 'once' : `${attempts} times`}, and ` +
+                'each try holds up the requests on the table it changes. Find the transaction ' +
+                "(pg_stat_activity: state 'idle in transaction', or an old xact_start) and end " +
+                'it, then run the migration (the Migrate task or Job) and restart the replicas',
+            );
+            return;
+          }
           const delay = backoffDelay(attempt);
           app.log.warn({ err: error, retryInMs: delay }, 'database: not ready, retrying');
           await sleep(delay, undefined, { signal: stopping.signal }).catch(() => undefined);
