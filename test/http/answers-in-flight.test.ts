@@ -41,6 +41,48 @@ function splitAnswers(bytes: Buffer): RawResponse[] {
   return answers;
 }
 
+/**
+ * A connection that pipelines `count` big-page requests and reads none of the answers until
+ * `read()` is called; `answers()` waits (up to 10 s) for all of them.
+ */
+async function pipelineUnread(port: number, count: number) {
+  const client = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  client.on('data', (chunk: Buffer) => chunks.push(chunk));
+  client.pause();
+  await new Promise((resolve) => client.once('connect', resolve));
+  client.write(pipelined(count));
+  return {
+    async answers(): Promise<RawResponse[]> {
+      client.resume();
+      let answers: RawResponse[] = [];
+      for (const until = performance.now() + 10_000; performance.now() < until; await sleep(20)) {
+        answers = splitAnswers(Buffer.concat(chunks));
+        if (answers.length === count) break;
+      }
+      client.destroy();
+      return answers;
+    },
+  };
+}
+
+/**
+ * The most requests in flight seen over 500 ms and at least 20 samples: building pages can
+ * hold the loop longer than the time alone.
+ */
+async function mostInFlight(inFlight: () => Promise<number>): Promise<number> {
+  let most = 0;
+  for (
+    let sample = 0, until = performance.now() + 500;
+    sample < 20 || performance.now() < until;
+    sample += 1
+  ) {
+    most = Math.max(most, await inFlight());
+    await sleep(10);
+  }
+  return most;
+}
+
 /** The server's side of the connection a client socket made, once it is accepted. */
 function serverSideOf(app: FastifyInstance, client: Socket): Promise<Socket> {
   return new Promise((resolve) => {
@@ -74,35 +116,14 @@ describe('answers a replica holds at once', () => {
 
   it(`works on at most ${MAX_IN_FLIGHT} requests at once: one connection pipelining 200 big pages gets 503 for the rest, and /status is answered meanwhile`, async () => {
     const { app, port, inFlight } = await serveBigPages({});
-    const client = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    client.on('data', (chunk: Buffer) => chunks.push(chunk));
     // Not reading yet: every answer the server builds waits in its memory.
-    client.pause();
-    await new Promise((resolve) => client.once('connect', resolve));
-    client.write(pipelined(200));
-
-    // Sampled for a while and a number of times: building pages can hold the loop longer.
-    let most = 0;
-    for (
-      let sample = 0, until = performance.now() + 500;
-      sample < 20 || performance.now() < until;
-      sample += 1
-    ) {
-      most = Math.max(most, await inFlight());
-      await sleep(10);
-    }
+    const client = await pipelineUnread(port, 200);
+    const most = await mostInFlight(inFlight);
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(MAX_IN_FLIGHT);
     expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(200);
 
-    client.resume();
-    let answers: RawResponse[] = [];
-    for (const until = performance.now() + 10_000; performance.now() < until; await sleep(20)) {
-      answers = splitAnswers(Buffer.concat(chunks));
-      if (answers.length === 200) break;
-    }
-    client.destroy();
+    const answers = await client.answers();
     expect(answers).toHaveLength(200);
     const refused = answers.filter((answer) => answer.status === 503);
     expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThan(0);
@@ -126,17 +147,8 @@ describe('answers a replica holds at once', () => {
     const { app, port, inFlight } = await serveBigPages({
       HTTP_MAX_IN_FLIGHT_PER_CLIENT: String(PER_CLIENT),
     });
-    const greedy = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    greedy.on('data', (chunk: Buffer) => chunks.push(chunk));
-    greedy.pause();
-    await new Promise((resolve) => greedy.once('connect', resolve));
-    greedy.write(pipelined(20));
-    let most = 0;
-    for (let sample = 0; sample < 20; sample += 1) {
-      most = Math.max(most, await inFlight());
-      await sleep(10);
-    }
+    const greedy = await pipelineUnread(port, 20);
+    const most = await mostInFlight(inFlight);
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(PER_CLIENT);
     // Another address, while the greedy one holds its share and the replica has room.
@@ -155,13 +167,7 @@ describe('answers a replica holds at once', () => {
       socket.write('GET /items?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n');
     });
     expect(other.status).toBe(200);
-    greedy.resume();
-    let answers: RawResponse[] = [];
-    for (const until = performance.now() + 10_000; performance.now() < until; await sleep(20)) {
-      answers = splitAnswers(Buffer.concat(chunks));
-      if (answers.length === 20) break;
-    }
-    greedy.destroy();
+    const answers = await greedy.answers();
     const refused = answers.filter((answer) => answer.status === 429);
     expect(refused.length).toBeGreaterThan(0);
     for (const answer of refused) {
