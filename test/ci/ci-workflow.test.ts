@@ -47,6 +47,23 @@ describe('ci.yml', () => {
     const checkout = compat.steps?.find((step) => step.uses?.startsWith('actions/checkout@'));
     expect(checkout?.with).toMatchObject({ 'fetch-depth': 0 });
     expect(runScripts(compat).trim()).toBe('make ci-schema-compat');
+    // On a pull request, against where the branch left its target (scripts/schema-compat.sh).
+    const run = (compat.steps ?? []).find((step) => step.run === 'make ci-schema-compat');
+    expect(run?.env).toEqual({
+      SCHEMA_COMPAT_BASE:
+        "${{ github.event_name == 'pull_request' && format('origin/{0}', github.base_ref) || '' }}",
+    });
+  });
+
+  it("runs the backup test's pg_dump and pg_restore in the PostgreSQL container, its version", () => {
+    // The runner's client tools are older than the service's server, and pg_dump refuses a
+    // newer server: the test takes the prefix that runs them in the service container.
+    const test = job(ci, 'test');
+    expect(Object.keys(test.services ?? {})).toContain('postgres');
+    const run = (test.steps ?? []).find((step) => step.run === 'npm run test:ci');
+    expect(run?.env).toEqual({ TEST_PG_EXEC: 'docker exec -i ${{ job.services.postgres.id }}' });
+    const backupTest = readFileSync(`${ROOT}test/deploy/backup-restore.test.ts`, 'utf8');
+    expect(backupTest).toContain('process.env.TEST_PG_EXEC');
   });
 
   it('tests against PostgreSQL and Redis service containers, as the suite expects them', () => {
@@ -175,23 +192,38 @@ describe('local parity: every command a workflow runs exists here', () => {
     }
   });
 
+  const recipe = (verb: string) =>
+    (new RegExp(`^${verb}:.*\\n((?:\\t.*\\n)+)`, 'm').exec(makefile)?.[1] ?? '')
+      .trim()
+      .split('\n')
+      .map((line) => line.trim());
+
+  it.each([
+    ['lint', 'ci-lint'],
+    ['dependencies', 'ci-dependencies'],
+    ['test', 'ci-test'],
+    ['infra', 'ci-infra'],
+    ['k8s', 'ci-k8s'],
+  ])('the %s job runs, after npm ci, exactly what make %s runs', (id, verb) => {
+    const runs = (job(ci, id).steps ?? []).flatMap((step) =>
+      step.run === undefined ? [] : [step.run.trim()],
+    );
+    const install = runs.indexOf('npm ci --no-audit --no-fund');
+    expect(install, id).toBeGreaterThanOrEqual(0);
+    expect(runs.slice(install + 1)).toEqual(recipe(verb));
+  });
+
   it('lists a make verb for each CI job, running the same npm scripts', () => {
     for (const [verb, commands] of [
       ['ci-lint', ['npm run lint', 'npm run typecheck']],
+      ['ci-dependencies', ['npm audit signatures', 'npm audit --audit-level=high --omit=dev']],
       ['ci-test', ['npm run test:ci']],
       ['ci-schema-compat', ['scripts/schema-compat.sh']],
       ['ci-infra', ['npm run synth', 'npm run test:infra']],
       ['ci-k8s', ['npm run test:k8s']],
       ['ci-diff', ['npm run diff:staging']],
     ] as const) {
-      const recipe = new RegExp(`^${verb}:.*\\n((?:\\t.*\\n)+)`, 'm').exec(makefile)?.[1] ?? '';
-      expect(
-        recipe
-          .trim()
-          .split('\n')
-          .map((line) => line.trim()),
-        verb,
-      ).toEqual(commands);
+      expect(recipe(verb), verb).toEqual(commands);
     }
   });
 });

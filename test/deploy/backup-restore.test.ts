@@ -15,14 +15,18 @@ import {
 } from '../helpers/servers.js';
 
 // The scripts `make backup` and `make restore` run (test/deploy/makefile.test.ts checks that
-// they do), here on the test server with its own pg_dump and pg_restore.
+// they do), here on the test server with this machine's pg_dump and pg_restore, or, with
+// TEST_PG_EXEC, the server's own. pg_dump refuses a server newer than itself, and GitHub's
+// runner has the PostgreSQL 16 tools for a PostgreSQL 18 service container: there ci.yml sets
+// TEST_PG_EXEC='docker exec -i <that container>', as make backup runs them in compose's.
 const root = fileURLToPath(new URL('../../', import.meta.url));
+const pgExec = process.env.TEST_PG_EXEC ?? '';
 
 /** Runs a script of scripts/; PG_EXEC is the prefix make gives it to reach the server. */
-function script(name: string, args: string[], pgExec = '') {
+function script(name: string, args: string[], prefix = pgExec) {
   const result = spawnSync(join(root, 'scripts', name), args, {
     encoding: 'utf8',
-    env: { ...process.env, PG_EXEC: pgExec },
+    env: { ...process.env, PG_EXEC: prefix },
     timeout: 60_000,
   });
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
@@ -128,8 +132,9 @@ describe.runIf(realServersAvailable)('backing up and restoring the database', ()
     await stop(before);
 
     const fresh = await database();
-    // A prefix, as `docker compose exec -T postgres` is for make: the file goes on stdin.
-    const restore = script('db-restore.sh', [fresh.url, backup.stdout], 'env');
+    // A prefix (one more, `env`, if TEST_PG_EXEC is one already), as `docker compose exec -T
+    // postgres` is for make: the file goes on stdin.
+    const restore = script('db-restore.sh', [fresh.url, backup.stdout], `${pgExec} env`.trim());
     expect(restore.status, restore.stderr).toBe(0);
     expect(restore.stdout).toMatch(`restored ${backup.stdout} as ${fresh.name}`);
     await redis.clear();

@@ -33,6 +33,26 @@ describe('Makefile', () => {
     ]);
   });
 
+  it("lists the pipeline's steps after them, one verb per CI job (test/ci/ci-workflow.test.ts)", () => {
+    const { status, output } = make(['help']);
+    expect(status).toBe(0);
+    expect([...output.matchAll(/^ {2}- make ([\w-]+) +\S/gm)].map((match) => match[1])).toEqual([
+      'ci-lint',
+      'ci-dependencies',
+      'ci-test',
+      'ci-schema-compat',
+      'ci-infra',
+      'ci-k8s',
+      'ci-diff',
+      'smoke-remote',
+    ]);
+    // The dependencies job's gate, which .ci/run leaves out (its registry mirror refuses it).
+    expect(make(['-n', 'ci-dependencies']).output.trim().split('\n')).toEqual([
+      'npm audit signatures',
+      'npm audit --audit-level=high --omit=dev',
+    ]);
+  });
+
   it('runs the stack by default, and each verb is one npm or compose command', () => {
     const commands = (verb: string[]) =>
       make(['-n', '--always-make', ...verb, 'GIT_REVISION=abc123'])
