@@ -674,8 +674,17 @@ two fresh starts often runs slower: read the ratios within a run, and run it twi
   dropping the access log or the metrics, which the SLOs and on-call depend on: they stay, and
   that is why \`/status\` misses. The same per-request work, plus the rate limit's, is most of
   what separates \`GET /hello\`, \`GET /counter\` and \`PUT /hello\` from their floors (the
-  profiles above); on these PostgreSQL-bound rows run-to-run noise is as large as any one
-  feature: \`GET /hello\` measured 0.69 here and 0.76 in the run before.
+  profiles above), and the cached page's. Between full runs of the same code on this machine
+  those rows move by a quarter, more than any one feature costs: cached \`GET /items\`
+  measured 0.71, 0.74 and 0.56 of its floor in the runs of 2026-12-05 and 2026-12-06,
+  \`GET /hello\` 0.76, 0.69 and 0.55, \`GET /counter\` 0.77 and 0.58, \`PUT /hello\` 0.89
+  and 0.80; in the same minutes, the build from before the in-flight caps and the socket
+  timeout (decision 42) and the build after them spent 54 and 60, and 58 and 57, µs of CPU
+  per cached page (two interleaved runs each): no cost the noise does not hide.
+- **Profiles overweight system calls.** They sample wall time, so a thread that a system
+  call hands the core to another process is counted in that call: \`writeString\`, the log
+  line's \`write(2)\` to \`/dev/null\`, shows as up to a fifth of \`/status\`'s samples, yet
+  a loop of such writes measures under 1 µs each. The CPU columns are the measure.
 - **Work that went** (decision 33): the shared rate limit's Redis call per request (about
   60 µs of CPU on a cached page; now counted in batches, compare the rate-limit table), the
   cached page's Lua call and JSON-inside-JSON parse (the cached page went from 0.40 of its
