@@ -674,13 +674,17 @@ two fresh starts often runs slower: read the ratios within a run, and run it twi
   dropping the access log or the metrics, which the SLOs and on-call depend on: they stay, and
   that is why \`/status\` misses. The same per-request work, plus the rate limit's, is most of
   what separates \`GET /hello\`, \`GET /counter\` and \`PUT /hello\` from their floors (the
-  profiles above), and the cached page's. Between full runs of the same code on this machine
-  those rows move by a quarter, more than any one feature costs: cached \`GET /items\`
-  measured 0.71, 0.74 and 0.56 of its floor in the runs of 2026-12-05 and 2026-12-06,
-  \`GET /hello\` 0.76, 0.69 and 0.55, \`GET /counter\` 0.77 and 0.58, \`PUT /hello\` 0.89
-  and 0.80; in the same minutes, the build from before the in-flight caps and the socket
-  timeout (decision 42) and the build after them spent 54 and 60, and 58 and 57, µs of CPU
-  per cached page (two interleaved runs each): no cost the noise does not hide.
+  profiles above), and the cached page's. Between full runs these rows move by a quarter:
+  cached \`GET /items\` measured 0.71 and 0.74 of its floor in the runs of 2026-12-05, 0.56
+  and 0.53 in those of 2026-12-06; \`GET /hello\` 0.76, 0.69, 0.55 and 0.70; \`GET /counter\`
+  0.77, 0.58 and 0.58; \`PUT /hello\` 0.89, 0.80 and 0.65. Between those days the floor's own
+  CPU for a cached page fell from 68 to about 40 µs and the service's only from 110 to 90–104:
+  what is left is the service's own work per request, which the floor does not carry. None
+  of the day's changes explain it, measured as A/Bs of two builds in the same minutes (CPU
+  per cached page, interleaved runs): the build from before the in-flight caps and the
+  socket timeout (decision 42) spent 54 and 60 µs, the build after them 58 and 57; the
+  synchronous log write (decision 34), to \`/dev/null\` as here, 58, 66 and 56 against 80, 69
+  and 62 with pino's buffered destination.
 - **Profiles overweight system calls.** They sample wall time, so a thread that a system
   call hands the core to another process is counted in that call: \`writeString\`, the log
   line's \`write(2)\` to \`/dev/null\`, shows as up to a fifth of \`/status\`'s samples, yet
