@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
@@ -457,7 +457,8 @@ function isAddressOrCidr(value: string): boolean {
 const WIDEST_PREFIX = { 4: 8, 6: 16 } as const;
 // ::ffff:0:0/96. proxy-addr matches an IPv4 client against an IPv6 range as ::ffff:a.b.c.d,
 // so an IPv6 range over this block believes the IPv4 clients in it.
-const IPV4_MAPPED = 0xffffn << 32n;
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /** Whether a valid address or CIDR holds more clients than any set of proxies would. */
 function isTooBroad(value: string): boolean {
@@ -466,27 +467,10 @@ function isTooBroad(value: string): boolean {
   const prefix = Number(prefixText);
   if (isIP(address) === 4) return prefix < WIDEST_PREFIX[4];
   if (prefix < WIDEST_PREFIX[6]) return true;
-  // The bits the range fixes, down to the mapped block's 96: equal to the block's, the
-  // range holds IPv4 clients, and then it must be as narrow as an IPv4 range.
-  const free = BigInt(128 - Math.min(prefix, 96));
-  const overMapped = ipv6Bits(address) >> free === IPV4_MAPPED >> free;
-  return overMapped && prefix - 96 < WIDEST_PREFIX[4];
-}
-
-/** An IPv6 address, valid per isIP, as its 128 bits. */
-function ipv6Bits(address: string): bigint {
-  // A zone (fe80::1%eth0) names an interface, not bits; a dotted IPv4 tail is two groups.
-  const text = (address.split('%')[0] ?? '').replace(
-    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
-    (_tail, a: string, b: string, c: string, d: string) =>
-      `${(Number(a) * 256 + Number(b)).toString(16)}:${(Number(c) * 256 + Number(d)).toString(16)}`,
-  );
-  const [head = '', tail] = text.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const zeros = Array<string>(8 - left.length - right.length).fill('0');
-  return [...left, ...zeros, ...right].reduce(
-    (bits, group) => (bits << 16n) | BigInt(`0x${group}`),
-    0n,
-  );
+  // Over the mapped block (starting inside it, or holding all of it), the range holds IPv4
+  // clients, and then it must be as narrow as an IPv4 range: /104 there is an IPv4 /8.
+  const range = new BlockList();
+  range.addSubnet(address, prefix, 'ipv6');
+  const overMapped = IPV4_MAPPED.check(address, 'ipv6') || range.check('::ffff:0:0', 'ipv6');
+  return overMapped && prefix < 96 + WIDEST_PREFIX[4];
 }
