@@ -17,7 +17,12 @@ import { type Frame, topFramesBySelfTime } from './profile.js';
 import { writeMarkdownReport } from './report.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+// A row's load is cut into rounds, and the servers compared take turns within each round:
+// this machine's speed drifts by a fifth within a minute, which one long run per server
+// turns into a ratio that flips between runs. The rounds' median is the figure.
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const SLICE_SECONDS = SECONDS / ROUNDS;
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const SEED_ROWS = 10_000;
 const SCALE_ROWS = Number(process.env.BENCH_SCALE_ROWS ?? 1_000_000);
@@ -71,32 +76,90 @@ function cpuMicroseconds(pid: number): number {
   return (ticks * 1_000_000) / TICKS_PER_SECOND;
 }
 
+/** The median of some figures. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+}
+
+/** A server under load, and what it is sent (`request` may vary each request). */
+interface Target {
+  name: string;
+  server: ChildProcess;
+  url: string;
+  request: autocannon.Request;
+}
+
+/** One slice of load on one server, with the CPU time the server spent per request answered. */
+async function slice(target: Target, seconds: number): Promise<Omit<Row, 'name'>> {
+  const cpuBefore = cpuMicroseconds(target.server.pid ?? 0);
+  const result = await autocannon({
+    url: target.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [target.request],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    cpuMicroseconds: (cpuMicroseconds(target.server.pid ?? 0) - cpuBefore) / result.requests.total,
+  };
+}
+
 /**
- * A warm-up run, then the measured one, noting the CPU time the server spent per request:
- * a steadier figure than req/s on a machine whose cores the load generator shares.
- * `request` may vary each request.
+ * Loads each target for a warm-up, then for ROUNDS slices in turn, the first server of each
+ * round turning, so that the servers compared share the machine's mood: a row is the median
+ * of its slices (errors, their sum), and `rounds[i]` holds every target's slice of round i.
+ * CPU per request is a steadier figure than req/s on a machine whose cores the load
+ * generator shares.
  */
+async function compare(targets: Target[]): Promise<{ rows: Row[]; rounds: Row[][] }> {
+  for (const target of targets) await slice(target, WARMUP_SECONDS);
+  const rounds: Row[][] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const rows: Row[] = [];
+    for (let turn = 0; turn < targets.length; turn += 1) {
+      const index = (round + turn) % targets.length;
+      const target = targets[index];
+      if (target !== undefined)
+        rows[index] = { name: target.name, ...(await slice(target, SLICE_SECONDS)) };
+    }
+    rounds.push(rows);
+  }
+  const rows = targets.map((target, index) => {
+    const slices = rounds.map((round) => round[index]).filter((row) => row !== undefined);
+    const of = (figure: (row: Row) => number) => median(slices.map(figure));
+    const row: Row = {
+      name: target.name,
+      requestsPerSecond: Math.round(of((r) => r.requestsPerSecond)),
+      p50: of((r) => r.p50),
+      p99: of((r) => r.p99),
+      errors: slices.reduce((sum, r) => sum + r.errors, 0),
+      cpuMicroseconds: Math.round(of((r) => r.cpuMicroseconds)),
+    };
+    console.log(
+      `${row.name}: ${row.requestsPerSecond} req/s, ${row.cpuMicroseconds} µs CPU/req, p99 ${row.p99} ms, ${row.errors} errors`,
+    );
+    return row;
+  });
+  return { rows, rounds };
+}
+
+/** One server alone: the median of its slices. */
 async function measure(
   name: string,
   server: ChildProcess,
   url: string,
   request: autocannon.Request = {},
 ): Promise<Row> {
-  const run = (duration: number) =>
-    autocannon({ url, connections: CONNECTIONS, duration, requests: [request] });
-  await run(WARMUP_SECONDS);
-  const cpuBefore = cpuMicroseconds(server.pid ?? 0);
-  const result = await run(SECONDS);
-  const cpuPerRequest = (cpuMicroseconds(server.pid ?? 0) - cpuBefore) / result.requests.total;
-  const row = {
-    name,
-    requestsPerSecond: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
-    cpuMicroseconds: Math.round(cpuPerRequest),
-  };
-  console.log(`${name}: ${row.requestsPerSecond} req/s, p99 ${row.p99} ms, ${row.errors} errors`);
+  const { rows } = await compare([{ name, server, url, request }]);
+  const [row] = rows;
+  if (row === undefined) throw new Error(`${name} was not measured`);
   return row;
 }
 
@@ -191,8 +254,10 @@ interface Comparison {
   floor?: Row;
   fastify?: Row;
   service: Row;
-  /** What the target compares: the service's rate over its baseline's. */
+  /** What the target compares: the service's rate over its baseline's, the median of the rounds'. */
   ratio: number;
+  /** The lowest and highest of the rounds' ratios. */
+  ratioRange: [number, number];
   /** The baseline's CPU per request over the service's: the same comparison, steadier here. */
   cpuRatio: number;
   /** Top frames by self time of the service under this load, for a missed target. */
@@ -211,13 +276,17 @@ async function main() {
   try {
     const appPort = await freePort();
     const appUrl = `http://127.0.0.1:${appPort}`;
-    const startApp = async (extraEnv: Record<string, string> = {}, nodeOptions: string[] = []) => {
+    const startApp = async (
+      extraEnv: Record<string, string> = {},
+      nodeOptions: string[] = [],
+      port = appPort,
+    ) => {
       const startedAt = performance.now();
       const child = start([process.execPath, ...nodeOptions, 'dist/main.js'], {
         NODE_ENV: 'production',
         ADMIN_TOKEN: 'bench-admin-token-0123456789',
         HOST: '127.0.0.1',
-        PORT: String(appPort),
+        PORT: String(port),
         DATABASE_URL: databaseUrl.href,
         REDIS_URL: REDIS,
         REDIS_KEY_PREFIX: prefix,
@@ -235,7 +304,7 @@ async function main() {
         // Last: what a run changes wins over the defaults above.
         ...extraEnv,
       });
-      await waitUntilReady(`${appUrl}/readyz`);
+      await waitUntilReady(`http://127.0.0.1:${port}/readyz`);
       return { child, ms: Math.round(performance.now() - startedAt) };
     };
     // One start is one sample of a noisy figure: the median of three, the first of which
@@ -278,48 +347,65 @@ async function main() {
     await waitUntilReady(`http://127.0.0.1:${fastifyPort}/status`);
 
     const comparisons: Comparison[] = [];
-    let bareRow: Row | undefined;
-    // Which server goes first turns with each endpoint: on this machine the last of three
-    // back-to-back loads often runs slower, and that must not always be the service.
-    for (const [index, endpoint] of ENDPOINTS.entries()) {
-      const hasFloor = endpoint.baseline !== 'bare';
-      const loads = [
-        async () =>
-          hasFloor
-            ? await measure(
-                `${endpoint.name}, floor`,
-                floor,
-                `http://127.0.0.1:${floorPort}`,
-                endpoint.request,
-              )
-            : undefined,
-        async () =>
-          hasFloor
-            ? await measure(
-                `${endpoint.name}, bare Fastify`,
-                fastify,
-                `http://127.0.0.1:${fastifyPort}`,
-                endpoint.request,
-              )
-            : undefined,
-        async () => await measure(endpoint.name, app, appUrl, endpoint.request),
-      ];
-      const rows: (Row | undefined)[] = [];
-      for (let turn = 0; turn < loads.length; turn += 1) {
-        const which = (index + turn) % loads.length;
-        rows[which] = await loads[which]?.();
-      }
-      const [floorRow, fastifyRow, service] = rows;
-      if (service === undefined) throw new Error(`${endpoint.name} was not measured`);
-      if (endpoint.name === 'GET /status') bareRow = floorRow;
-      const baseline = { floor: floorRow, fastify: fastifyRow, bare: bareRow }[endpoint.baseline];
+    const floorUrl = `http://127.0.0.1:${floorPort}`;
+    const fastifyUrl = `http://127.0.0.1:${fastifyPort}`;
+    for (const endpoint of ENDPOINTS) {
+      const service: Target = {
+        name: endpoint.name,
+        server: app,
+        url: appUrl,
+        request: endpoint.request,
+      };
+      // POST /decrement has no one round trip to stand for it: its baseline is the most a
+      // Node process serves here, bare node:http's fixed JSON, loaded in the same rounds.
+      const targets: Target[] =
+        endpoint.baseline === 'bare'
+          ? [
+              {
+                name: `${endpoint.name}, bare node:http GET /status`,
+                server: floor,
+                url: floorUrl,
+                request: { path: '/status' },
+              },
+              service,
+            ]
+          : [
+              {
+                name: `${endpoint.name}, floor`,
+                server: floor,
+                url: floorUrl,
+                request: endpoint.request,
+              },
+              {
+                name: `${endpoint.name}, bare Fastify`,
+                server: fastify,
+                url: fastifyUrl,
+                request: endpoint.request,
+              },
+              service,
+            ];
+      const { rows, rounds } = await compare(targets);
+      const serviceRow = rows.at(-1);
+      const [floorRow] = rows;
+      const fastifyRow = endpoint.baseline === 'bare' ? undefined : rows[1];
+      const baselineIndex = endpoint.baseline === 'fastify' ? 1 : 0;
+      const baseline = rows[baselineIndex];
+      if (serviceRow === undefined || baseline === undefined || floorRow === undefined)
+        throw new Error(`${endpoint.name} was not measured`);
+      // Each round's ratio pairs slices run within seconds of each other.
+      const ratios = rounds.map(
+        (round) =>
+          (round.at(-1)?.requestsPerSecond ?? Number.NaN) /
+          (round[baselineIndex]?.requestsPerSecond ?? Number.NaN),
+      );
       comparisons.push({
         endpoint,
-        ...(floorRow && { floor: floorRow }),
+        floor: floorRow,
         ...(fastifyRow && { fastify: fastifyRow }),
-        service,
-        ratio: service.requestsPerSecond / (baseline?.requestsPerSecond ?? Number.NaN),
-        cpuRatio: (baseline?.cpuMicroseconds ?? Number.NaN) / service.cpuMicroseconds,
+        service: serviceRow,
+        ratio: median(ratios),
+        ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+        cpuRatio: baseline.cpuMicroseconds / serviceRow.cpuMicroseconds,
       });
     }
     const loadedRss = rssMegabytes(app.pid ?? 0);
@@ -340,7 +426,6 @@ async function main() {
       await stop(app);
       comparison.profile = await topFramesBySelfTime(directory);
     }
-    if (app.exitCode !== null) ({ child: app } = await startApp());
 
     // Tracing at production's share (infra/aws/config/production.ts), exported in batches to a
     // collector stand-in that accepts every export, against a fresh start with it off.
@@ -353,31 +438,41 @@ async function main() {
       ],
       {},
     );
-    const abReads = async (label: string) => {
-      const rows: Row[] = [];
-      for (const endpoint of ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name)))
-        rows.push(await measure(`${endpoint.name}, ${label}`, app, appUrl, endpoint.request));
-      return rows;
-    };
-    // Each A/B is two fresh starts back to back: a long-running process drifts.
+    // Each A/B is two fresh starts side by side, loaded in turn within each round.
+    await stop(app);
+    const otherPort = await freePort();
     const ab = async (
       label: string,
       env: Record<string, string>,
       baseLabel: string,
       baseEnv: Record<string, string> = {},
     ) => {
+      const [{ child: base }, { child: changed }] = await Promise.all([
+        startApp(baseEnv),
+        startApp(env, [], otherPort),
+      ]);
       const off: Row[] = [];
       const on: Row[] = [];
-      // Two rounds: the later of two fresh starts often runs slower here, so each side
-      // goes first once.
-      for (const round of [1, 2]) {
-        for (const side of round === 1 ? ['off', 'on'] : ['on', 'off']) {
-          await stop(app);
-          ({ child: app } = await startApp(side === 'on' ? env : baseEnv));
-          const rows = await abReads(`${side === 'on' ? label : baseLabel}, round ${round}`);
-          (side === 'on' ? on : off).push(...rows);
-        }
+      for (const endpoint of ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name))) {
+        const { rows } = await compare([
+          {
+            name: `${endpoint.name}, ${baseLabel}`,
+            server: base,
+            url: appUrl,
+            request: endpoint.request,
+          },
+          {
+            name: `${endpoint.name}, ${label}`,
+            server: changed,
+            url: `http://127.0.0.1:${otherPort}`,
+            request: endpoint.request,
+          },
+        ]);
+        const [offRow, onRow] = rows;
+        if (offRow !== undefined) off.push(offRow);
+        if (onRow !== undefined) on.push(onRow);
       }
+      await Promise.all([stop(base), stop(changed)]);
       return { off, on };
     };
     const tracing = await ab(
@@ -393,6 +488,11 @@ async function main() {
     const rateLimit = await ab('rate limit on (Redis)', {}, 'rate limit off', {
       RATE_LIMIT_MAX: '0',
     });
+    // The access log: its line per request, against the same build logging warnings only.
+    const accessLog = await ab('access log on', {}, 'access log off (LOG_LEVEL=warn)', {
+      LOG_LEVEL: 'warn',
+    });
+    ({ child: app } = await startApp());
 
     // Random page sizes and cursors over the first ${SEED_ROWS} rows at both sizes: the same
     // keys, so the same share of cache misses, and the table size the only difference.
@@ -431,6 +531,7 @@ async function main() {
       scale,
       tracing,
       rateLimit,
+      accessLog,
       startTimes,
       readyRss,
       idleRss,
@@ -499,6 +600,7 @@ function comparisonLine({
   fastify,
   service,
   ratio,
+  ratioRange: [lowest, highest],
   cpuRatio,
 }: Comparison): string {
   const cells = [
@@ -511,6 +613,7 @@ function comparisonLine({
     service.cpuMicroseconds,
     `≥ ${endpoint.target.toFixed(2)} of ${BASELINE_NAMES[endpoint.baseline]}`,
     ratio.toFixed(2),
+    `${lowest.toFixed(2)}–${highest.toFixed(2)}`,
     ratio >= endpoint.target ? 'yes' : 'no',
     cpuRatio.toFixed(2),
   ];
@@ -540,6 +643,7 @@ async function writeReport(report: {
   scale: Row[];
   tracing: { off: Row[]; on: Row[] };
   rateLimit: { off: Row[]; on: Row[] };
+  accessLog: { off: Row[]; on: Row[] };
   startTimes: number[];
   readyRss: number;
   idleRss: number;
@@ -570,11 +674,12 @@ async function writeReport(report: {
 Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu},
 ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${report.versions.node}, PostgreSQL ${report.versions.postgres},
 Redis ${report.versions.redis}. autocannon, in another process on 127.0.0.1, keeps ${CONNECTIONS}
-connections busy for ${SECONDS} s per row after a ${WARMUP_SECONDS} s warm-up; PostgreSQL and Redis
-run on the same two cores, seeded with ${SEED_ROWS} users and items.
+connections busy for ${SECONDS} s per row, after a ${WARMUP_SECONDS} s warm-up, in ${ROUNDS} rounds of ${SLICE_SECONDS} s;
+PostgreSQL and Redis run on the same two cores, seeded with ${SEED_ROWS} users and items.
 
-Each endpoint is loaded on three servers back to back in the same run, which one goes first
-turning with each endpoint:
+Each endpoint is loaded on three servers in turn within each round, the first of the round
+turning, so that the servers compared share the machine's mood (its speed drifts by a fifth
+within a minute here):
 
 - **the I/O floor** (\`bench/floors/node-http.ts\`): bare \`node:http\` doing exactly the one
   round trip the endpoint needs through the service's own clients (\`pg\` with the same pool
@@ -586,14 +691,16 @@ turning with each endpoint:
   shedding, the rate limit counted in Redis (with a budget the load generator never spends),
   tracing configured off.
 
-The ratio is shipshape's rate over what its target names; the CPU columns are each server's
-own CPU time (user and system, from \`/proc\`) per request answered, a steadier figure than
-req/s on a machine whose cores the load generator shares and whose speed drifts (a row can
-move by a third between runs). The CPU ratio is the same comparison made with it: the
-baseline's CPU per request over shipshape's.
+The ratio is shipshape's rate over what its target names in the same round, the median of
+the ${ROUNDS} rounds' (the lowest and highest beside it); each row is the median of its
+rounds. The CPU columns are each server's own CPU time (user and system, from \`/proc\`) per
+request answered, a steadier figure than req/s on a machine whose cores the load generator
+shares. The CPU ratio is the same comparison made with it: the baseline's CPU per request
+over shipshape's. \`POST /decrement\`'s floor columns are bare \`node:http\`'s fixed JSON, its
+baseline, loaded in the same rounds.
 
-| endpoint | floor req/s | bare Fastify req/s | shipshape req/s | shipshape p99 ms | floor CPU µs/req | shipshape CPU µs/req | target | ratio | met | CPU ratio |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | :-: | ---: |
+| endpoint | floor req/s | bare Fastify req/s | shipshape req/s | shipshape p99 ms | floor CPU µs/req | shipshape CPU µs/req | target | ratio | rounds' ratios | met | CPU ratio |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | :-: | ---: |
 ${report.comparisons.map(comparisonLine).join('\n')}
 
 | target | measured | met |
@@ -634,9 +741,9 @@ Latency at ${SCALE_ROWS} rows over ${SEED_ROWS} rows (target: within 1.5×): ${s
 ## Tracing at production's share
 
 Tracing is off unless an OTLP endpoint is set, and then its SDK is not even loaded. Two fresh
-starts back to back, twice (off first, then on first): off, and on at production's sampling ratio (${PRODUCTION_SAMPLING * 100} %), exporting
-(OTLP/protobuf, in batches) to a collector stand-in on 127.0.0.1 that accepts every export; the
-ratio is on over off.
+starts side by side, loaded in turn within each round as above: off, and on at production's
+sampling ratio (${PRODUCTION_SAMPLING * 100} %), exporting (OTLP/protobuf, in batches) to a collector
+stand-in on 127.0.0.1 that accepts every export; the ratio is on over off.
 
 | endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -645,13 +752,22 @@ ${abTable(report.tracing)}
 ## The shared rate limit
 
 With \`REDIS_URL\` set the per-client rate limit is counted in Redis, so it holds across
-replicas, counted in batches (decision 33). Two fresh starts back to back, twice (off first,
-then on first): the limit off, and on with a budget no run spends; the ratio is on over off
-in the same round.
+replicas, counted in batches (decision 33). Two fresh starts side by side, as above: the
+limit off, and on with a budget no run spends; the ratio is on over off.
 
 | endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${abTable(report.rateLimit)}
+
+## The access log
+
+One JSON line per request, written to standard output before the service goes on, so that no
+crash loses it (decision 34). Two fresh starts side by side, as above: one logging warnings
+only (\`LOG_LEVEL=warn\`, no access line), and one as shipped; the ratio is on over off.
+
+| endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${abTable(report.accessLog)}
 
 ## What limits the ratios
 
@@ -717,6 +833,7 @@ npm run bench                          # PostgreSQL and Redis on 127.0.0.1, as f
 BENCH_SECONDS=30 BENCH_CONNECTIONS=100 npm run bench
 \`\`\`
 
+\`BENCH_SECONDS\` sets the load per row (15 s), cut into \`BENCH_ROUNDS\` rounds (5);
 \`BENCH_IDLE_SECONDS\` sets the idle window (30 s), \`BENCH_WARMUP_SECONDS\` the warm-up before each row (3 s). \`BENCH_POSTGRES_URL\` and
 \`BENCH_REDIS_URL\` point it elsewhere; it creates and drops its own
 database and key prefix. The machine is shared and noisy: read the ratios, and run it twice.
