@@ -24,6 +24,11 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const SLICE_SECONDS = SECONDS / ROUNDS;
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+// V8 optimises a function once it has run often enough; the service has far more code on its
+// request path than the floors, and a fresh start of it took some 40 s under load here to
+// reach the CPU per request it then kept (246 µs a cached page in its first 3 s, 75 µs from
+// the 40th s on). Replicas run for hours: each server is settled on every endpoint first.
+const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 10);
 const SEED_ROWS = 10_000;
 const SCALE_ROWS = Number(process.env.BENCH_SCALE_ROWS ?? 1_000_000);
 // V8 hands memory back after some 20 s without work (its memory reducer): idle is measured
@@ -161,6 +166,15 @@ async function measure(
   const [row] = rows;
   if (row === undefined) throw new Error(`${name} was not measured`);
   return row;
+}
+
+/**
+ * Loads a server with each of `requests` for SETTLE_SECONDS before it is measured; every
+ * server compared is settled alike.
+ */
+async function settle(server: ChildProcess, url: string, requests: autocannon.Request[]) {
+  for (const request of requests)
+    await slice({ name: 'settling', server, url, request }, SETTLE_SECONDS);
 }
 
 const userName = (n: number) =>
@@ -343,12 +357,28 @@ async function main() {
       ...floorEnv,
       PORT: String(fastifyPort),
     });
+    const floorUrl = `http://127.0.0.1:${floorPort}`;
+    const fastifyUrl = `http://127.0.0.1:${fastifyPort}`;
     await waitUntilReady(`http://127.0.0.1:${floorPort}/status`);
     await waitUntilReady(`http://127.0.0.1:${fastifyPort}/status`);
 
+    const withFloors = ENDPOINTS.filter((endpoint) => endpoint.baseline !== 'bare');
+    await settle(
+      floor,
+      floorUrl,
+      withFloors.map((endpoint) => endpoint.request),
+    );
+    await settle(
+      fastify,
+      fastifyUrl,
+      withFloors.map((endpoint) => endpoint.request),
+    );
+    await settle(
+      app,
+      appUrl,
+      ENDPOINTS.map((endpoint) => endpoint.request),
+    );
     const comparisons: Comparison[] = [];
-    const floorUrl = `http://127.0.0.1:${floorPort}`;
-    const fastifyUrl = `http://127.0.0.1:${fastifyPort}`;
     for (const endpoint of ENDPOINTS) {
       const service: Target = {
         name: endpoint.name,
@@ -417,6 +447,7 @@ async function main() {
       await stop(app);
       const directory = await mkdtemp(path.join(profiles, 'endpoint-'));
       ({ child: app } = await startApp({}, ['--cpu-prof', `--cpu-prof-dir=${directory}`]));
+      await settle(app, appUrl, [comparison.endpoint.request]);
       await measure(
         `${comparison.endpoint.name}, profiled`,
         app,
@@ -453,7 +484,18 @@ async function main() {
       ]);
       const off: Row[] = [];
       const on: Row[] = [];
-      for (const endpoint of ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name))) {
+      const endpoints = ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name));
+      await settle(
+        base,
+        appUrl,
+        endpoints.map((endpoint) => endpoint.request),
+      );
+      await settle(
+        changed,
+        `http://127.0.0.1:${otherPort}`,
+        endpoints.map((endpoint) => endpoint.request),
+      );
+      for (const endpoint of endpoints) {
         const { rows } = await compare([
           {
             name: `${endpoint.name}, ${baseLabel}`,
@@ -493,6 +535,11 @@ async function main() {
       LOG_LEVEL: 'warn',
     });
     ({ child: app } = await startApp());
+    await settle(
+      app,
+      appUrl,
+      ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name)).map((endpoint) => endpoint.request),
+    );
 
     // Random page sizes and cursors over the first ${SEED_ROWS} rows at both sizes: the same
     // keys, so the same share of cache misses, and the table size the only difference.
@@ -677,6 +724,12 @@ Redis ${report.versions.redis}. autocannon, in another process on 127.0.0.1, kee
 connections busy for ${SECONDS} s per row, after a ${WARMUP_SECONDS} s warm-up, in ${ROUNDS} rounds of ${SLICE_SECONDS} s;
 PostgreSQL and Redis run on the same two cores, seeded with ${SEED_ROWS} users and items.
 
+Every server is settled first: ${SETTLE_SECONDS} s of load on each of its endpoints. V8 optimises
+a function once it has run often enough, and the service has far more code on its request
+path than the floors: a fresh start of it took some 40 s under load to reach the CPU per
+request it then kept (246 µs for a cached page in its first 3 s, 75 µs from the 40th on).
+Replicas run for hours; their settled cost is the one that counts.
+
 Each endpoint is loaded on three servers in turn within each round, the first of the round
 turning, so that the servers compared share the machine's mood (its speed drifts by a fifth
 within a minute here):
@@ -834,6 +887,7 @@ BENCH_SECONDS=30 BENCH_CONNECTIONS=100 npm run bench
 \`\`\`
 
 \`BENCH_SECONDS\` sets the load per row (15 s), cut into \`BENCH_ROUNDS\` rounds (5);
+\`BENCH_SETTLE_SECONDS\` the settling per server and endpoint (10 s);
 \`BENCH_IDLE_SECONDS\` sets the idle window (30 s), \`BENCH_WARMUP_SECONDS\` the warm-up before each row (3 s). \`BENCH_POSTGRES_URL\` and
 \`BENCH_REDIS_URL\` point it elsewhere; it creates and drops its own
 database and key prefix. The machine is shared and noisy: read the ratios, and run it twice.
