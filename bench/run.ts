@@ -439,6 +439,44 @@ async function main() {
       });
     }
     const loadedRss = rssMegabytes(app.pid ?? 0);
+
+    // What the headers every answer carries cost on their own: the floor as it is, and the
+    // floor sending them too, side by side.
+    const headeredPort = await freePort();
+    const headeredUrl = `http://127.0.0.1:${headeredPort}`;
+    const headered = start([process.execPath, '--import', 'tsx', 'bench/floors/node-http.ts'], {
+      ...floorEnv,
+      PORT: String(headeredPort),
+      FLOOR_HEADERS: 'security',
+    });
+    await waitUntilReady(`${headeredUrl}/status`);
+    const headerEndpoints = ENDPOINTS.filter((e) => HEADER_ENDPOINTS.includes(e.name));
+    await settle(
+      headered,
+      headeredUrl,
+      headerEndpoints.map((endpoint) => endpoint.request),
+    );
+    const headers: { off: Row[]; on: Row[] } = { off: [], on: [] };
+    for (const endpoint of headerEndpoints) {
+      const { rows } = await compare([
+        {
+          name: `${endpoint.name}, floor`,
+          server: floor,
+          url: floorUrl,
+          request: endpoint.request,
+        },
+        {
+          name: `${endpoint.name}, floor with the service's headers`,
+          server: headered,
+          url: headeredUrl,
+          request: endpoint.request,
+        },
+      ]);
+      const [plain, withHeaders] = rows;
+      if (plain !== undefined) headers.off.push(plain);
+      if (withHeaders !== undefined) headers.on.push(withHeaders);
+    }
+    await stop(headered);
     await stop(floor);
     await stop(fastify);
 
@@ -579,6 +617,7 @@ async function main() {
       tracing,
       rateLimit,
       accessLog,
+      headers,
       startTimes,
       readyRss,
       idleRss,
@@ -630,6 +669,9 @@ const RATE_LIMIT_NEVER_REACHED = 1_000_000;
 
 /** Production's tracing share (infra/aws/config/production.ts). */
 const PRODUCTION_SAMPLING = 0.05;
+
+/** The endpoints the floor is loaded on with and without the service's headers. */
+const HEADER_ENDPOINTS = ['GET /status', 'GET /items (cached page of 100)'];
 
 /** The reads each A/B (tracing, the rate limit) repeats: one Redis and one PostgreSQL round trip. */
 const AB_ENDPOINTS = ['GET /items (cached page of 100)', 'GET /hello/<existing>'];
@@ -691,6 +733,7 @@ async function writeReport(report: {
   tracing: { off: Row[]; on: Row[] };
   rateLimit: { off: Row[]; on: Row[] };
   accessLog: { off: Row[]; on: Row[] };
+  headers: { off: Row[]; on: Row[] };
   startTimes: number[];
   readyRss: number;
   idleRss: number;
@@ -821,6 +864,16 @@ only (\`LOG_LEVEL=warn\`, no access line), and one as shipped; the ratio is on o
 | endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${abTable(report.accessLog)}
+
+## What every answer's headers cost
+
+Every answer of the service carries its security headers (helmet's policy: 12 headers, 620 bytes)
+and a request id. The I/O floor as it is, and the same floor sending those headers too
+(\`FLOOR_HEADERS=security\`), side by side as above; the ratio is with them over without.
+
+| endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to off |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${abTable(report.headers)}
 
 ## What limits the ratios
 

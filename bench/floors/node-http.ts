@@ -1,16 +1,26 @@
 /**
  * The I/O floor: bare node:http doing exactly the one Redis or PostgreSQL round trip each
  * endpoint needs (io.ts), and `/status` as a fixed JSON, the most one process serves here.
+ * With FLOOR_HEADERS=security each answer also carries the headers every one of the
+ * service's carries, its security headers and a request id, so the bench can tell what
+ * they alone cost.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
+import { SECURITY_HEADERS } from '../../src/platform/security-headers.js';
 import { connectFloorIo, greetingBody, STATUS_BODY } from './io.js';
 
 const io = await connectFloorIo(process.env);
 const status = JSON.stringify(STATUS_BODY);
 const json = { 'content-type': 'application/json; charset=utf-8' };
 
+const withServiceHeaders = process.env.FLOOR_HEADERS === 'security';
+
 const send = (response: ServerResponse, statusCode: number, body?: string) => {
-  response.writeHead(statusCode, json).end(body);
+  const headers = withServiceHeaders
+    ? { ...SECURITY_HEADERS, 'x-request-id': randomUUID(), ...json }
+    : json;
+  response.writeHead(statusCode, headers).end(body);
 };
 const fail = (response: ServerResponse) => () => send(response, 500, '{"error":"failed"}');
 
