@@ -759,6 +759,24 @@ async function writeReport(report: {
     status?.floor === undefined
       ? '—'
       : (status.service.requestsPerSecond / status.floor.requestsPerSecond).toFixed(2);
+  // Bare Fastify over the floor on the endpoints with one round trip: what the framework
+  // alone leaves of the 0.70 the targets allow.
+  const fastifyOfFloor = median(
+    report.comparisons
+      .filter((c) => c.endpoint.baseline === 'floor')
+      .map(
+        (c) =>
+          (c.fastify?.requestsPerSecond ?? Number.NaN) / (c.floor?.requestsPerSecond ?? Number.NaN),
+      ),
+  ).toFixed(2);
+  const withHeaders = (name: string) => {
+    const index = report.headers.off.findIndex((row) => row.name.startsWith(name));
+    const off = report.headers.off[index];
+    const on = report.headers.on[index];
+    return off === undefined || on === undefined
+      ? '—'
+      : (on.requestsPerSecond / off.requestsPerSecond).toFixed(2);
+  };
   const text = `# Performance
 
 Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu},
@@ -877,56 +895,66 @@ ${abTable(report.headers)}
 
 ## What limits the ratios
 
-Read from the profiles above and from A/B runs of two builds side by side (2026-12-05); the
-machine is shared and noisy, so a floor can move by a third between runs, and the later of
-two fresh starts often runs slower: read the ratios within a run, and run it twice.
+Read from the tables above and from \`perf record\` (CPU time, the kernel's included) of a
+settled service and floor under \`GET /hello\` and \`GET /status\` on 2026-12-06. The
+machine is shared and its speed drifts: read the ratios within a run, and run it twice.
 
-- **The socket write.** \`writev\`, the kernel writing each answer to its socket (and, on
-  loopback, the receiving side's TCP work with it), is a quarter to a half of the service's
-  busy time in every profile. The floors pay it too; the service's answers are larger by the
-  headers every answer carries (about 1 KB of security headers, the request id).
-- **What every request carries.** Bare Fastify costs little over bare \`node:http\` (the two
-  baseline columns); the gap from bare Fastify to the service on \`/status\` is the
-  platform's work per request. Turned off one at a time in a build made for the purpose
-  (\`/status\`, three interleaved runs each, median server CPU per request against 48 µs with
-  all on): the logger −10 µs (the access line alone −6), the duration histogram −4, the request
-  id −2, the security headers −1, load shedding −1; the rate limit, which \`/status\` skips,
-  costs 5 to 7 µs on a cached page. With all of them off the service would still spend about
-  30 µs where bare Fastify spends 24, so \`/status\` at 0.70 of bare Fastify would take
-  dropping the access log or the metrics, which the SLOs and on-call depend on: they stay, and
-  that is why \`/status\` misses. The same per-request work, plus the rate limit's, is most of
-  what separates \`GET /hello\`, \`GET /counter\` and \`PUT /hello\` from their floors (the
-  profiles above), and the cached page's. Between full runs these rows move by a quarter:
-  cached \`GET /items\` measured 0.71 and 0.74 of its floor in the runs of 2026-12-05, 0.56
-  and 0.53 in those of 2026-12-06; \`GET /hello\` 0.76, 0.69, 0.55 and 0.70; \`GET /counter\`
-  0.77, 0.58 and 0.58; \`PUT /hello\` 0.89, 0.80 and 0.65. Between those days the floor's own
-  CPU for a cached page fell from 68 to about 40 µs and the service's only from 110 to 90–104:
-  what is left is the service's own work per request, which the floor does not carry. None
-  of the day's changes explain it, measured as A/Bs of two builds in the same minutes (CPU
-  per cached page, interleaved runs): the build from before the in-flight caps and the
-  socket timeout (decision 42) spent 54 and 60 µs, the build after them 58 and 57; the
-  synchronous log write (decision 34), to \`/dev/null\` as here, 58, 66 and 56 against 80, 69
-  and 62 with pino's buffered destination.
-- **Profiles overweight system calls.** They sample wall time, so a thread that a system
-  call hands the core to another process is counted in that call: \`writeString\`, the log
-  line's \`write(2)\` to \`/dev/null\`, shows as up to a fifth of \`/status\`'s samples, yet
-  a loop of such writes measures under 1 µs each. The CPU columns are the measure.
+- **Settling.** Runs before 2026-12-06's last two measured each server after 3 s of load,
+  while the service still ran code V8 had not optimised yet: its cached page cost 246 µs of
+  CPU in its first 3 s under load and about 75 µs from its 40th s on. That, more than any
+  change, is why those runs disagreed (the cached page at 0.71 and 0.74 of its floor on
+  2026-12-05, 0.56 and 0.53 on 2026-12-06). Every server is now settled first, and each row
+  is the median of rounds in which the servers take turns.
+- **The framework.** Bare Fastify alone reaches ${fastifyOfFloor} of the floors (the median over the
+  endpoints with one round trip): that is what Fastify's routing, hooks, validation and
+  serialisers leave of the 0.70 the targets allow, before any of the platform's work.
+- **The socket write.** Writing each answer to its socket is a fifth to a quarter of every
+  server's CPU (\`do_writev\`: 21 % of the service's on \`GET /hello\`, 26 % of the
+  floor's): on loopback the sending system call also does the receiving side's TCP work.
+- **What every request carries**, each of it a promise, measured with \`perf\` on
+  \`GET /hello\`, where the service spent 247 µs of CPU per request and the floor 162:
+  - the access line, 17 µs: pino's formatting and the per-request child logger 8,
+    gathering the line's fields 2, its
+    synchronous \`write(2)\` with sonic-boom's bookkeeping 7 (decision 34: no crash loses
+    a line); the A/B above measures it whole;
+  - the headers every answer carries, 6 µs of the service's own (Fastify's \`reply.header\`
+    and Node's checks of each header), and more of the load generator's, which parses
+    them on the same two cores: the floor sending them too runs at ${withHeaders('GET /status')} of itself on
+    \`/status\` and ${withHeaders('GET /items')} on the cached page (the table above). A
+    smaller set for JSON answers (seven headers instead of thirteen) measured 0.78 of bare
+    \`node:http\` against 0.75 for the full set in a scratch A/B: the cost is in having
+    headers at all, and one policy for every answer stays;
+  - the per-route duration histogram, 6 µs (prom-client), which the SLOs are computed from;
+  - the timers that bound every wait (the query timeout, the socket timeout), 4 µs;
+  - the rate limit's hook, 2 µs of its own; the A/B above measures it whole, with its Redis
+    batches;
+  - more to collect: 26 µs of the service's CPU ran in V8 outside any JavaScript (the
+    garbage collector, mostly) against the floor's 17.
+- **Hence the misses.** The items above add up to some 45 µs of the 85 that
+  \`GET /hello\` spent over its floor under \`perf\`: without them it would have spent some
+  200 µs where the floor spent 162, 0.80 by CPU, against 0.66 with them. The rest is
+  Fastify's own work and the service's validation, serialisation and promises. On a
+  framework at ${fastifyOfFloor} of the floor, that work is what the round-trip endpoints miss by,
+  and what separates \`/status\` from bare Fastify: \`/status\` at 0.70 of bare Fastify
+  would take dropping the access log or the metrics, which on-call depends on.
 - **Work that went** (decision 33): the shared rate limit's Redis call per request (about
   60 µs of CPU on a cached page; now counted in batches, compare the rate-limit table), the
-  cached page's Lua call and JSON-inside-JSON parse (the cached page went from 0.40 of its
-  floor to 0.70), statements parsed and planned on every call (naming them was worth about
-  15 % on \`GET /hello\`), a promise per platform hook, and per-request time formatting.
+  cached page's Lua call and JSON-inside-JSON parse, statements parsed and planned on every
+  call (naming them was worth about 15 % on \`GET /hello\`), a promise per platform hook,
+  and per-request time formatting.
+- **Measured and not taken** (2026-12-06): a larger young generation
+  (\`--max-semi-space-size=32\`) made no difference beyond the noise; greeting arithmetic
+  without \`Date\` objects saved 0.6 µs a request, not worth the less obvious code.
 - **POST /decrement** is a row lock and a commit on one hot row, coalesced (decision 4): its
-  ratio is to bare \`node:http\`, as no single round trip stands for it. It carries the same
-  per-request work as \`/status\` and more (a body-less POST, the rate limit, its share of a
-  statement and its notification, two metrics), and \`/status\` itself reaches ${statusOfNodeHttp}
-  of bare \`node:http\` in the table above: \`/decrement\` at 0.40 would have to cost less than a
-  request that does no I/O, so it misses for the reason \`/status\` does.
-- **Log lines that survive a crash** (decision 34): each line is written with \`write(2)\`
-  before the service goes on. Measured in an A/B of two builds (2026-12-05), with stdout a
-  pipe read by another process, \`GET /status\` spent 52 µs of CPU per request against 46 with
-  pino's buffered destination (medians of four interleaved runs each), a cost within this
-  machine's noise and kept.
+  ratio is to bare \`node:http\`'s fixed JSON, as no single round trip stands for it. It
+  carries the same per-request work as \`/status\` and more (a body-less POST, the rate
+  limit, its share of a statement and its notification, two metrics), and \`/status\`
+  itself reaches ${statusOfNodeHttp} of bare \`node:http\` in the table above.
+- **Profiles and CPU.** \`--cpu-prof\`, behind the misses above, samples the JavaScript
+  thread's wall time, so a system call during which the core goes to another process is
+  counted in it: \`writeString\`, the log line's \`write(2)\`, shows as up to a tenth of
+  the samples. \`perf record -e cpu-clock\` counts CPU time only; the figures in this
+  section are its.
 - **Tracing** on at production's share costs a context per request and a span for the
   sampled ones (the table above). Off, its SDK is not loaded.
 - Before the server was bundled (decision 27), start to ready was 1.4 s and RSS soon after
