@@ -172,8 +172,8 @@ async function measure(
  * Loads a server with each of `requests` for SETTLE_SECONDS before it is measured; every
  * server compared is settled alike.
  */
-async function settle(server: ChildProcess, url: string, requests: autocannon.Request[]) {
-  for (const request of requests)
+async function settle(server: ChildProcess, url: string, endpoints: Endpoint[]) {
+  for (const { request } of endpoints)
     await slice({ name: 'settling', server, url, request }, SETTLE_SECONDS);
 }
 
@@ -363,21 +363,9 @@ async function main() {
     await waitUntilReady(`http://127.0.0.1:${fastifyPort}/status`);
 
     const withFloors = ENDPOINTS.filter((endpoint) => endpoint.baseline !== 'bare');
-    await settle(
-      floor,
-      floorUrl,
-      withFloors.map((endpoint) => endpoint.request),
-    );
-    await settle(
-      fastify,
-      fastifyUrl,
-      withFloors.map((endpoint) => endpoint.request),
-    );
-    await settle(
-      app,
-      appUrl,
-      ENDPOINTS.map((endpoint) => endpoint.request),
-    );
+    await settle(floor, floorUrl, withFloors);
+    await settle(fastify, fastifyUrl, withFloors);
+    await settle(app, appUrl, ENDPOINTS);
     const comparisons: Comparison[] = [];
     for (const endpoint of ENDPOINTS) {
       const service: Target = {
@@ -451,11 +439,7 @@ async function main() {
     });
     await waitUntilReady(`${headeredUrl}/status`);
     const headerEndpoints = ENDPOINTS.filter((e) => HEADER_ENDPOINTS.includes(e.name));
-    await settle(
-      headered,
-      headeredUrl,
-      headerEndpoints.map((endpoint) => endpoint.request),
-    );
+    await settle(headered, headeredUrl, headerEndpoints);
     const headers: { off: Row[]; on: Row[] } = { off: [], on: [] };
     for (const endpoint of headerEndpoints) {
       const { rows } = await compare([
@@ -485,7 +469,7 @@ async function main() {
       await stop(app);
       const directory = await mkdtemp(path.join(profiles, 'endpoint-'));
       ({ child: app } = await startApp({}, ['--cpu-prof', `--cpu-prof-dir=${directory}`]));
-      await settle(app, appUrl, [comparison.endpoint.request]);
+      await settle(app, appUrl, [comparison.endpoint]);
       await measure(
         `${comparison.endpoint.name}, profiled`,
         app,
@@ -523,16 +507,8 @@ async function main() {
       const off: Row[] = [];
       const on: Row[] = [];
       const endpoints = ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name));
-      await settle(
-        base,
-        appUrl,
-        endpoints.map((endpoint) => endpoint.request),
-      );
-      await settle(
-        changed,
-        `http://127.0.0.1:${otherPort}`,
-        endpoints.map((endpoint) => endpoint.request),
-      );
+      await settle(base, appUrl, endpoints);
+      await settle(changed, `http://127.0.0.1:${otherPort}`, endpoints);
       for (const endpoint of endpoints) {
         const { rows } = await compare([
           {
@@ -576,7 +552,7 @@ async function main() {
     await settle(
       app,
       appUrl,
-      ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name)).map((endpoint) => endpoint.request),
+      ENDPOINTS.filter((e) => AB_ENDPOINTS.includes(e.name)),
     );
 
     // Random page sizes and cursors over the first ${SEED_ROWS} rows at both sizes: the same
