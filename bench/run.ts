@@ -169,7 +169,7 @@ async function measure(
 }
 
 /**
- * Loads a server with each of `requests` for SETTLE_SECONDS before it is measured; every
+ * Loads a server with each of `endpoints` for SETTLE_SECONDS before it is measured; every
  * server compared is settled alike.
  */
 async function settle(server: ChildProcess, url: string, endpoints: Endpoint[]) {
